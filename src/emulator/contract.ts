@@ -338,3 +338,14 @@ export interface WorkflowEngine {
   /** Resolves when a workflow leaves `running` (or after timeoutMs). */
   waitFor(portal: Portal, workflowId: string, timeoutMs: number): Promise<WorkflowInstance>;
 }
+
+/** A page of a list method: `{result, total, next}` with the REST page size of 50. */
+export function listPage(items: unknown[], start: number, pageSize = 50): ListPage {
+  const page = items.slice(start, start + pageSize);
+  const next = start + pageSize < items.length ? start + pageSize : undefined;
+  return { kind: 'list', result: page, total: items.length, next };
+}
+
+export function isListPage(value: unknown): value is ListPage {
+  return typeof value === 'object' && value !== null && (value as ListPage).kind === 'list';
+}
