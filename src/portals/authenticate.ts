@@ -1,0 +1,21 @@
+/**
+ * Is this request really from the portal it names? The auth block's member_id must be an
+ * installed portal of ours and its application_token must match the stored one (constant time).
+ * Shared by the events endpoint and the robot handler endpoint.
+ */
+import type { PortalRecord, PortalStore } from './portal-store.ts';
+
+export type Authenticated = { ok: true; portal: PortalRecord } | { ok: false; reason: string };
+
+export async function authenticatePortalRequest(store: PortalStore, auth: Record<string, unknown> | undefined): Promise<Authenticated> {
+  const memberId = auth?.member_id;
+  if (typeof memberId !== 'string' || memberId === '' || memberId.length > 64) {
+    return { ok: false, reason: 'auth[member_id] is missing' };
+  }
+  const portal = await store.findByMemberId(memberId);
+  // The same answer for an unknown portal and a wrong token: a caller learns nothing of who is installed.
+  if (!portal || !(await store.applicationTokenMatches(memberId, auth?.application_token))) {
+    return { ok: false, reason: 'unknown portal or application_token mismatch' };
+  }
+  return { ok: true, portal };
+}

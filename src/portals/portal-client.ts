@@ -1,0 +1,222 @@
+/**
+ * The one way app code calls a portal's REST: the official SDK's B24OAuth, with the token
+ * refresh replaced by the cross-process one (shared-refresh.ts) and every request first taking
+ * a slot from the portal's shared rate budget (rate-budget.ts). Robots, registration and the
+ * admin pages all go through here, so neither can be bypassed.
+ */
+import { AjaxError, B24OAuth, type AjaxResult } from '@bitrix24/b24jssdk';
+import type { Logger } from 'pino';
+import type { BatchOutcome, PortalRest } from '../robots/definition.ts';
+import type { OAuthSettings } from './oauth-refresh.ts';
+import type { PortalRecord, PortalStore, PortalTokens } from './portal-store.ts';
+import type { RateBudget } from './rate-budget.ts';
+import { PortalUnavailableError, refreshOncePerPortal } from './shared-refresh.ts';
+
+/** A REST call the portal refused or that did not get through. */
+export class PortalCallError extends Error {
+  constructor(
+    readonly method: string,
+    readonly code: string,
+    readonly description: string,
+    readonly status: number,
+  ) {
+    super(`${method}: ${code}${description ? ` (${description})` : ''}`);
+  }
+
+  /** Worth another try later: rate limits, server errors, the network. */
+  get transient(): boolean {
+    return (
+      this.status === 0 ||
+      this.status === 408 ||
+      this.status === 429 ||
+      this.status >= 500 ||
+      ['QUERY_LIMIT_EXCEEDED', 'OPERATION_TIME_LIMIT', 'NETWORK_ERROR', 'REQUEST_TIMEOUT', 'INTERNAL_SERVER_ERROR'].includes(this.code)
+    );
+  }
+}
+
+const BATCH_LIMIT = 50;
+
+export interface PortalClientDeps {
+  store: PortalStore;
+  oauth: OAuthSettings;
+  budget: RateBudget;
+  logger: Logger;
+}
+
+interface Page<T> {
+  result: T;
+  total?: number;
+  next?: number;
+}
+
+export class PortalClient implements PortalRest {
+  private accessToken: string;
+
+  constructor(
+    readonly portal: PortalRecord,
+    tokens: PortalTokens,
+    private readonly deps: PortalClientDeps & { onUnavailable?: (portalId: number) => void },
+  ) {
+    this.accessToken = tokens.accessToken;
+    const expiresMs = tokens.expiresAt ?? Date.now() + 3_600_000;
+    this.b24 = new B24OAuth(
+      {
+        applicationToken: '',
+        userId: portal.userId ?? 0,
+        memberId: portal.memberId,
+        accessToken: tokens.accessToken,
+        refreshToken: tokens.refreshToken,
+        expires: Math.floor(expiresMs / 1000),
+        expiresIn: 3600,
+        scope: portal.scope,
+        domain: portal.domain,
+        clientEndpoint: portal.clientEndpoint,
+        serverEndpoint: portal.serverEndpoint,
+        status: portal.status as never,
+      },
+      { clientId: deps.oauth.clientId, clientSecret: deps.oauth.clientSecret },
+      {
+        // The shared budget in PostgreSQL is the limiter; the SDK keeps its retries with backoff.
+        // A failure of our own refresh (the portal needs an admin) surfaces as JSSDK_UNKNOWN_ERROR:
+        // never worth a retry.
+        restrictionParams: {
+          rateLimit: { burstLimit: 1_000_000, drainRate: 1_000_000, adaptiveEnabled: false },
+          hardErrorCodes: ['JSSDK_UNKNOWN_ERROR'],
+        },
+      },
+    );
+    this.b24.offClientSideWarning();
+    this.b24.setCustomRefreshAuth(async () => {
+      const fresh = await refreshOncePerPortal(deps.store, deps.oauth, portal.id, this.accessToken, () =>
+        deps.logger.info({ portal: portal.memberId }, 'access token refreshed'),
+      );
+      this.accessToken = fresh.accessToken;
+      return {
+        access_token: fresh.accessToken,
+        refresh_token: fresh.refreshToken,
+        expires: String(Math.floor((fresh.expiresAt ?? Date.now() + 3_600_000) / 1000)),
+        expires_in: '3600',
+        client_endpoint: portal.clientEndpoint,
+        server_endpoint: portal.serverEndpoint,
+        member_id: portal.memberId,
+        scope: portal.scope,
+        status: portal.status,
+        domain: portal.domain,
+      };
+    });
+  }
+
+  private readonly b24: B24OAuth;
+
+  async call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    return (await this.request<T>(method, params)).result;
+  }
+
+  async listAll<T = unknown>(method: string, params: Record<string, unknown> = {}, itemsKey?: string): Promise<T[]> {
+    const items: T[] = [];
+    let start: number | undefined = 0;
+    while (start !== undefined) {
+      const page: Page<unknown> = await this.request(method, { ...params, start });
+      const result = page.result as Record<string, unknown> | unknown[];
+      const chunk = itemsKey && !Array.isArray(result) ? result[itemsKey] : result;
+      if (Array.isArray(chunk)) items.push(...(chunk as T[]));
+      else if (chunk && typeof chunk === 'object') items.push(...(Object.values(chunk) as T[]));
+      start = page.next;
+    }
+    return items;
+  }
+
+  async batch<T = unknown>(calls: Array<[string, Record<string, unknown>]>): Promise<Array<BatchOutcome<T>>> {
+    const outcomes: Array<BatchOutcome<T>> = [];
+    for (let offset = 0; offset < calls.length; offset += BATCH_LIMIT) {
+      const chunk = calls.slice(offset, offset + BATCH_LIMIT);
+      await this.deps.budget.take(this.portal.id);
+      let response;
+      try {
+        response = await this.b24.actions.v2.batch.make<T>({
+          calls: chunk,
+          options: { isHaltOnError: false, returnAjaxResult: true },
+        });
+      } catch (error) {
+        throw this.toCallError('batch', error);
+      }
+      const results = response.getData() as unknown as Array<AjaxResult<T>> | Record<string, AjaxResult<T>>;
+      const list = Array.isArray(results) ? results : Object.values(results);
+      chunk.forEach((_call, index) => {
+        const result = list[index];
+        if (result?.isSuccess) {
+          outcomes.push({ ok: true, result: result.getData()!.result as T });
+        } else {
+          const error = result?.getErrors().next().value as AjaxError | Error | undefined;
+          outcomes.push({
+            ok: false,
+            error: error instanceof AjaxError ? error.code : 'BATCH_ITEM_FAILED',
+            description: error instanceof AjaxError ? error.message : (error?.message ?? 'no answer for this command'),
+          });
+        }
+      });
+    }
+    return outcomes;
+  }
+
+  private async request<T>(method: string, params: Record<string, unknown>): Promise<Page<T>> {
+    await this.deps.budget.take(this.portal.id);
+    let response: AjaxResult<T>;
+    try {
+      response = await this.b24.actions.v2.call.make<T>({ method, params: params as never });
+    } catch (error) {
+      throw this.toCallError(method, error);
+    }
+    if (!response.isSuccess) {
+      throw this.toCallError(method, response.getErrors().next().value);
+    }
+    const data = response.getData()!;
+    return data as unknown as Page<T>;
+  }
+
+  private toCallError(method: string, error: unknown): Error {
+    const cause = error instanceof AjaxError ? error.originalError : error;
+    if (cause instanceof PortalUnavailableError || error instanceof PortalUnavailableError) {
+      this.deps.onUnavailable?.(this.portal.id);
+      return (cause instanceof PortalUnavailableError ? cause : error) as PortalUnavailableError;
+    }
+    if (error instanceof AjaxError) {
+      return new PortalCallError(method, error.code, error.message, error.status);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return new PortalCallError(method, 'CLIENT_ERROR', message, 0);
+  }
+}
+
+/** One client per portal per process, so the SDK's in-process refresh coalescing applies. */
+export class PortalClients {
+  private readonly clients = new Map<number, Promise<PortalClient>>();
+
+  constructor(private readonly deps: PortalClientDeps) {}
+
+  async forPortal(portalId: number): Promise<PortalClient> {
+    let client = this.clients.get(portalId);
+    if (!client) {
+      client = this.build(portalId);
+      this.clients.set(portalId, client);
+      client.catch(() => this.clients.delete(portalId));
+    }
+    return client;
+  }
+
+  /** Drop the cached client after an install or update replaced the portal's tokens. */
+  forget(portalId: number): void {
+    this.clients.delete(portalId);
+  }
+
+  private async build(portalId: number): Promise<PortalClient> {
+    const portal = await this.deps.store.findById(portalId);
+    if (!portal) throw new PortalUnavailableError('the portal is not installed');
+    if (portal.state !== 'installed') throw new PortalUnavailableError(portal.stateReason ?? `portal is ${portal.state}`);
+    const tokens = await this.deps.store.readTokens(portalId);
+    if (!tokens) throw new PortalUnavailableError('the portal has no tokens');
+    // A portal that became unavailable fails fast from now on: the next lookup reads its state.
+    return new PortalClient(portal, tokens, { ...this.deps, onUnavailable: (id) => this.forget(id) });
+  }
+}
