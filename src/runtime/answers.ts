@@ -1,0 +1,149 @@
+/**
+ * Answers to the portal (bizproc.event.send, bizproc.activity.log) wait in pending_answers and
+ * go out through `batch`, up to 50 a request, so a busy portal's completions are not throttled
+ * to its 2 requests a second. One flush job per portal is active at a time (a pg-boss `stately`
+ * queue keyed by portal), so answers of one call keep their order.
+ */
+import type { PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { PortalCallError, type PortalClients } from '../portals/portal-client.ts';
+import { PortalUnavailableError } from '../portals/shared-refresh.ts';
+import { QUEUES, fromPrisma } from './queue.ts';
+
+export type AnswerMethod = 'bizproc.event.send' | 'bizproc.activity.log';
+
+type Tx = Prisma.TransactionClient;
+
+const BATCH_SIZE = 50;
+const MAX_ATTEMPTS = 12;
+
+/** Queues an answer and makes sure a flush for its portal is pending, inside the caller's transaction. */
+export async function enqueueAnswer(
+  tx: Tx,
+  boss: PgBoss,
+  answer: { portalId: number; callId: bigint | null; method: AnswerMethod; params: Record<string, unknown> },
+): Promise<void> {
+  await tx.pendingAnswer.create({
+    data: { portalId: answer.portalId, callId: answer.callId, method: answer.method, params: answer.params as Prisma.InputJsonValue },
+  });
+  await requestFlush(boss, answer.portalId, tx);
+}
+
+export async function requestFlush(boss: PgBoss, portalId: number, tx?: Tx, startAfterSeconds?: number): Promise<void> {
+  await boss.send(
+    QUEUES.answers,
+    { portalId },
+    { singletonKey: String(portalId), ...(tx ? { db: fromPrisma(tx) } : {}), ...(startAfterSeconds ? { startAfter: startAfterSeconds } : {}) },
+  );
+}
+
+/** Codes that mean the workflow is no longer waiting for this answer: retrying cannot help. */
+function isFinalRefusal(error: { code: string; transient: boolean }): boolean {
+  return !error.transient;
+}
+
+export class AnswerSender {
+  constructor(
+    private readonly deps: { prisma: PrismaClient; boss: PgBoss; clients: PortalClients; logger: Logger },
+  ) {}
+
+  /** Sends every due answer of a portal, 50 a batch, until none is left or the portal pushes back. */
+  async flush(portalId: number): Promise<void> {
+    const { prisma } = this.deps;
+    const log = this.deps.logger.child({ portalId });
+    for (;;) {
+      const due = await prisma.pendingAnswer.findMany({
+        where: { portalId, notBefore: { lte: new Date() } },
+        orderBy: { id: 'asc' },
+        take: BATCH_SIZE,
+      });
+      if (due.length === 0) return this.scheduleLater(portalId);
+
+      let outcomes;
+      try {
+        const client = await this.deps.clients.forPortal(portalId);
+        log.debug({ portal: client.portal.memberId, answers: due.length }, 'sending answers');
+        outcomes = await client.batch(due.map((a) => [a.method, a.params as Record<string, unknown>]));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        const retryable = error instanceof PortalUnavailableError || (error instanceof PortalCallError && error.transient) || !(error instanceof PortalCallError);
+        await this.postpone(due, reason, retryable);
+        log.warn({ reason, answers: due.length }, 'answers postponed');
+        return this.scheduleLater(portalId);
+      }
+
+      await prisma.$transaction(async (tx) => {
+        for (const [index, answer] of due.entries()) {
+          const outcome = outcomes[index]!;
+          if (outcome.ok) {
+            await tx.pendingAnswer.delete({ where: { id: answer.id } });
+            if (answer.method === 'bizproc.event.send' && answer.callId !== null) await markAnswered(tx, answer.callId);
+            continue;
+          }
+          const refusal = new PortalCallError(answer.method, outcome.error, outcome.description, 400);
+          if (isFinalRefusal(refusal) || answer.attempts + 1 >= MAX_ATTEMPTS) {
+            await tx.pendingAnswer.delete({ where: { id: answer.id } });
+            if (answer.method === 'bizproc.event.send' && answer.callId !== null) {
+              await markUndelivered(tx, answer.callId, `the portal refused the answer: ${outcome.error} ${outcome.description}`.trim());
+            }
+            log.warn({ call: answer.callId?.toString(), method: answer.method, error: outcome.error }, 'answer refused by the portal');
+          } else {
+            await tx.pendingAnswer.update({
+              where: { id: answer.id },
+              data: { attempts: { increment: 1 }, lastError: `${outcome.error} ${outcome.description}`, notBefore: backoff(answer.attempts + 1) },
+            });
+          }
+        }
+      });
+    }
+  }
+
+  private async postpone(due: Array<{ id: bigint; attempts: number; callId: bigint | null; method: string }>, reason: string, retryable: boolean) {
+    await this.deps.prisma.$transaction(async (tx) => {
+      for (const answer of due) {
+        if (!retryable || answer.attempts + 1 >= MAX_ATTEMPTS) {
+          await tx.pendingAnswer.delete({ where: { id: answer.id } });
+          if (answer.method === 'bizproc.event.send' && answer.callId !== null) {
+            await markUndelivered(tx, answer.callId, `the answer could not be delivered: ${reason}`);
+          }
+        } else {
+          await tx.pendingAnswer.update({
+            where: { id: answer.id },
+            data: { attempts: { increment: 1 }, lastError: reason.slice(0, 1000), notBefore: backoff(answer.attempts + 1) },
+          });
+        }
+      }
+    });
+  }
+
+  /** If answers wait for a later moment, make sure a flush job is due then. */
+  private async scheduleLater(portalId: number): Promise<void> {
+    const next = await this.deps.prisma.pendingAnswer.findFirst({
+      where: { portalId },
+      orderBy: { notBefore: 'asc' },
+      select: { notBefore: true },
+    });
+    if (!next) return;
+    const seconds = Math.max(1, Math.ceil((next.notBefore.getTime() - Date.now()) / 1000));
+    await requestFlush(this.deps.boss, portalId, undefined, seconds);
+  }
+}
+
+function backoff(attempt: number): Date {
+  return new Date(Date.now() + Math.min(60_000, 500 * 2 ** attempt));
+}
+
+async function markAnswered(tx: Tx, callId: bigint): Promise<void> {
+  // A call whose handler failed keeps status `failed`; either way the portal now has its answer.
+  await tx.$executeRaw`
+    UPDATE handler_calls SET answered_at = now(),
+      status = CASE WHEN error IS NULL THEN 'answered'::"CallStatus" ELSE 'failed'::"CallStatus" END
+    WHERE id = ${callId}`;
+}
+
+async function markUndelivered(tx: Tx, callId: bigint, reason: string): Promise<void> {
+  await tx.$executeRaw`
+    UPDATE handler_calls SET status = 'failed'::"CallStatus", error = COALESCE(error || ' — ', '') || ${reason}
+    WHERE id = ${callId} AND answered_at IS NULL`;
+}
