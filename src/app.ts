@@ -1,0 +1,117 @@
+/**
+ * The composition root: from configuration and an open database, the app's parts wired
+ * together — token store, portal clients, lifecycle routes, the handler route, the job queue
+ * and its workers. main.ts and the tests build the app the same way, through here.
+ */
+import type { PGlite } from '@electric-sql/pglite';
+import type { FastifyInstance } from 'fastify';
+import type { PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { PrismaClient } from './generated/prisma/client.ts';
+import { bindAppEvents } from './lifecycle/bind-events.ts';
+import { eventsRoute } from './lifecycle/events-route.ts';
+import { installRoute } from './lifecycle/install-route.ts';
+import { Installer, type PortalHook } from './lifecycle/installer.ts';
+import { PortalClients } from './portals/portal-client.ts';
+import { PortalStore } from './portals/portal-store.ts';
+import { RateBudget } from './portals/rate-budget.ts';
+import { TokenCipher, type KeyRing } from './portals/token-cipher.ts';
+import { loadCatalog, type Catalog } from './robots/catalog.ts';
+import { handlerRoute } from './robots/handler-route.ts';
+import { syncRegistration } from './robots/registration.ts';
+import { AnswerSender } from './runtime/answers.ts';
+import { Executor } from './runtime/executor.ts';
+import { startQueue } from './runtime/queue.ts';
+import { startWorkers } from './runtime/workers.ts';
+
+export interface AppSettings {
+  appBaseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** app.info's CODE for this app: the client id for local apps, the app code for marketplace ones */
+  appCode: string;
+  oauthUrl: string;
+  bx24Url: string;
+  tokenKeys: KeyRing;
+  rateLimit: { drainPerSec: number; capacity: number };
+  /** robot calls this process runs at once; 0 = this process runs no workers */
+  workerConcurrency: number;
+}
+
+export interface AppDatabase {
+  prisma: PrismaClient;
+  kind: 'postgres' | 'embedded';
+  connectionString?: string;
+  pglite?: PGlite;
+}
+
+export interface App {
+  catalog: Catalog;
+  store: PortalStore;
+  clients: PortalClients;
+  boss: PgBoss;
+  installer: Installer;
+  /** registers the app's routes on a Fastify instance */
+  routes(app: FastifyInstance): Promise<void>;
+  /** registration sync for one portal, as on install and update */
+  syncPortal(portalId: number): ReturnType<typeof syncRegistration>;
+  stop(): Promise<void>;
+}
+
+export async function createApp(settings: AppSettings, db: AppDatabase, logger: Logger): Promise<App> {
+  const store = new PortalStore(db.prisma, new TokenCipher(settings.tokenKeys));
+  const budget = new RateBudget(db.prisma, settings.rateLimit);
+  const oauth = { oauthUrl: settings.oauthUrl, clientId: settings.clientId, clientSecret: settings.clientSecret };
+  const clients = new PortalClients({ store, oauth, budget, logger });
+  const catalog = await loadCatalog();
+  const boss = await startQueue(db, logger);
+  const base = settings.appBaseUrl.replace(/\/+$/, '');
+
+  const syncPortal = async (portalId: number) => {
+    const portal = await store.findById(portalId);
+    return syncRegistration({
+      prisma: db.prisma,
+      portalId,
+      portal: await clients.forPortal(portalId),
+      catalog,
+      baseUrl: base,
+      defaultAuthUserId: portal?.userId ?? null,
+    });
+  };
+  const registerHandlers: PortalHook = async (portal, log) => {
+    const report = await syncPortal(portal.id);
+    log.info({ added: report.added.length, updated: report.updated.length, deleted: report.deleted.length }, 'robots and actions registered');
+  };
+  const installer = new Installer({
+    store,
+    clients,
+    appCode: settings.appCode,
+    logger,
+    afterInstall: [bindAppEvents(clients, `${base}/events`), registerHandlers],
+  });
+
+  const executor = new Executor({ prisma: db.prisma, boss, clients, catalog, logger });
+  const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger });
+  const stopWorkers =
+    settings.workerConcurrency > 0
+      ? await startWorkers(boss, executor, answers, { callConcurrency: settings.workerConcurrency, answerConcurrency: 2 })
+      : async () => {};
+
+  return {
+    catalog,
+    store,
+    clients,
+    boss,
+    installer,
+    syncPortal,
+    async routes(app) {
+      await app.register(installRoute, { installer, bx24Url: settings.bx24Url });
+      await app.register(eventsRoute, { installer, store });
+      await app.register(handlerRoute, { prisma: db.prisma, store, boss, catalog });
+    },
+    async stop() {
+      await stopWorkers();
+      await boss.stop({ graceful: true, timeout: 20_000 });
+    },
+  };
+}
