@@ -1,6 +1,7 @@
 /** Hash a value: MD5, SHA-1 or SHA-256 of a string (the reference's own example action; no REST). */
 import { createHash } from 'node:crypto';
 import { defineHandler } from '../src/robots/definition.ts';
+import { ERROR_RETURN } from './_shared/robot-kit.ts';
 
 export default defineHandler({
   code: 'hash_value',
@@ -27,7 +28,7 @@ export default defineHandler({
     },
     RETURN_PROPERTIES: {
       hash: { Name: { en: 'Hash', ru: 'Хеш', de: 'Hash' }, Type: 'string' },
-      error: { Name: { en: 'Error', ru: 'Ошибка', de: 'Fehler' }, Type: 'string' },
+      ...ERROR_RETURN,
     },
   },
   async run({ properties }) {
