@@ -1,0 +1,47 @@
+/**
+ * The Fastify instance: form bodies the way Bitrix24 sends them (PHP bracket keys, parsed with
+ * qs under deliberate limits), health and readiness, and whatever route plugins the app adds.
+ */
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import qs from 'qs';
+
+export interface ServerDeps {
+  logger: Logger;
+  /** database reachable and migrated: null, else why not */
+  notReady: () => Promise<string | null>;
+  routes?: (app: FastifyInstance) => Promise<void>;
+  bodyLimit?: number;
+}
+
+/** Bounds on what one form body may unfold into: Bitrix24's deepest key is properties[NAME][i]. */
+export const FORM_LIMITS = { depth: 5, parameterLimit: 1000, arrayLimit: 100 } as const;
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    disableRequestLogging: false,
+    return503OnClosing: true,
+  });
+  await app.register(formbody, { parser: (body) => qs.parse(body, { ...FORM_LIMITS, allowPrototypes: false }) });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(status).send({
+      error: status >= 500 ? 'INTERNAL_ERROR' : (error.code ?? 'BAD_REQUEST'),
+      error_description: status >= 500 ? 'the request could not be completed; it was not stored' : error.message,
+    });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const reason = await deps.notReady();
+    return reason ? reply.code(503).send({ status: 'not ready', reason }) : { status: 'ready' };
+  });
+
+  if (deps.routes) await deps.routes(app);
+  return app;
+}
