@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { PrismaClient } from './generated/prisma/client.ts';
+import { FrameAuth } from './admin/frame-auth.ts';
+import { registrationRoute } from './admin/registration-route.ts';
 import { bindAppEvents } from './lifecycle/bind-events.ts';
 import { eventsRoute } from './lifecycle/events-route.ts';
 import { installRoute } from './lifecycle/install-route.ts';
@@ -90,6 +92,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
     afterInstall: [bindAppEvents(clients, `${base}/events`), registerHandlers],
   });
 
+  const frameAuth = new FrameAuth(store);
   const executor = new Executor({ prisma: db.prisma, boss, clients, catalog, logger });
   const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger });
   const stopWorkers =
@@ -108,6 +111,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(installRoute, { installer, bx24Url: settings.bx24Url });
       await app.register(eventsRoute, { installer, store });
       await app.register(handlerRoute, { prisma: db.prisma, store, boss, catalog });
+      await app.register(registrationRoute, { auth: frameAuth, syncPortal });
     },
     async stop() {
       await stopWorkers();
