@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEmptyDatabase } from '../support/db.ts';
-import { freePort, spawnTs, waitFor } from '../support/process.ts';
+import { freePort, postDeclaringLength, spawnTs, waitFor } from '../support/process.ts';
 
 describe('npm start', () => {
   const dir = mkdtempSync(join(tmpdir(), 'b24-start-'));
@@ -36,12 +36,7 @@ describe('npm start', () => {
         body: '{"not json',
       });
       expect(bad.status).toBe(400);
-      const huge = await fetch(`${base}/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: `event=ONAPPINSTALL&data=${'x'.repeat(2 * 1024 * 1024)}`,
-      });
-      expect(huge.status).toBe(413);
+      expect(await postDeclaringLength(`${base}/events`, 'application/x-www-form-urlencoded', 2 * 1024 * 1024)).toBe(413);
     } finally {
       run.child.kill('SIGTERM');
       expect(await run.exited).toBe(0);

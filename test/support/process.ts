@@ -47,3 +47,19 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * POSTs a body declared as `declaredLength` bytes but writes only its first chunk, then waits for
+ * the answer: how a client meets a server that refuses an oversized body from its headers.
+ */
+export async function postDeclaringLength(url: string, contentType: string, declaredLength: number): Promise<number> {
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': contentType, 'content-length': declaredLength } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.write('event=ONAPPINSTALL&data=');
+  });
+}
