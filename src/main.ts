@@ -25,22 +25,26 @@ if (config.developmentDefaults.length > 0) {
   logger.warn(`DEVELOPMENT VALUES IN USE for ${config.developmentDefaults.join(', ')}: never run like this in production`);
 }
 
-const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, logger);
-const app = await createApp(config, db, logger);
-const server = await buildServer({ logger, notReady: db.notReady, routes: app.routes });
-await server.listen({ port: config.port, host: config.host });
-logger.info({ url: config.appBaseUrl, database: db.kind }, `listening on ${config.host}:${config.port}, public URL ${config.appBaseUrl}`);
-
+// Each part registers how it stops as soon as it exists; a signal at any moment stops what has
+// started, last started first.
+const stops: Array<() => Promise<void>> = [];
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
-  await server.close();
-  await app.stop();
-  await db.close();
+  for (const stopPart of stops.reverse()) await stopPart();
   logger.info('stopped');
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
+
+const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, logger);
+stops.push(() => db.close());
+const app = await createApp(config, db, logger);
+stops.push(() => app.stop());
+const server = await buildServer({ logger, notReady: db.notReady, routes: app.routes });
+stops.push(() => server.close());
+await server.listen({ port: config.port, host: config.host });
+logger.info({ url: config.appBaseUrl, database: db.kind }, `listening on ${config.host}:${config.port}, public URL ${config.appBaseUrl}`);
