@@ -9,7 +9,9 @@ import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { FrameAuth } from './admin/frame-auth.ts';
+import { callsRoute } from './admin/calls-route.ts';
 import { registrationRoute } from './admin/registration-route.ts';
+import { statusRoute } from './admin/status-route.ts';
 import { bindAppEvents } from './lifecycle/bind-events.ts';
 import { eventsRoute } from './lifecycle/events-route.ts';
 import { installRoute } from './lifecycle/install-route.ts';
@@ -112,6 +114,8 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(eventsRoute, { installer, store });
       await app.register(handlerRoute, { prisma: db.prisma, store, boss, catalog });
       await app.register(registrationRoute, { auth: frameAuth, syncPortal });
+      await app.register(statusRoute, { auth: frameAuth, clients, catalog });
+      await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma, boss });
     },
     async stop() {
       await stopWorkers();

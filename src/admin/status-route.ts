@@ -1,0 +1,56 @@
+/**
+ * GET /api/status: what an admin needs to trust the app at a glance — the portal's install
+ * state and token health, and each robot or action of handlers/ against what the portal has
+ * registered (so a missing one shows, with the repair button next to it).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { PortalClients } from '../portals/portal-client.ts';
+import type { Catalog } from '../robots/catalog.ts';
+import { kindsOf } from '../robots/registration.ts';
+import type { FrameAuth } from './frame-auth.ts';
+
+export interface StatusRouteOptions {
+  auth: FrameAuth;
+  clients: PortalClients;
+  catalog: Catalog;
+}
+
+export const statusRoute: FastifyPluginAsync<StatusRouteOptions> = async (app, { auth, clients, catalog }) => {
+  app.get('/api/status', async (request, reply) => {
+    const user = await auth.require(request, reply);
+    if (!user) return reply;
+    const { portal } = user;
+    let registered: { robot: string[]; activity: string[] } | null = null;
+    let registrationError: string | null = null;
+    try {
+      const client = await clients.forPortal(portal.id);
+      const [robot, activity] = await Promise.all([client.call<string[]>('bizproc.robot.list'), client.call<string[]>('bizproc.activity.list')]);
+      registered = { robot, activity };
+    } catch (error) {
+      registrationError = (error as Error).message;
+    }
+    return {
+      portal: {
+        memberId: portal.memberId,
+        domain: portal.domain,
+        state: portal.state,
+        stateReason: portal.stateReason,
+        appVersion: portal.appVersion,
+        languageId: portal.languageId,
+        installedAt: portal.installedAt,
+        tokenExpiresAt: portal.accessExpiresAt,
+      },
+      user: { id: user.userId, isAdmin: user.isAdmin },
+      handlers: [...catalog.values()].map((definition) => ({
+        code: definition.code,
+        kind: definition.kind,
+        name: definition.config.NAME,
+        description: definition.config.DESCRIPTION ?? null,
+        registered: registered
+          ? Object.fromEntries(kindsOf(catalog, definition.code).map((kind) => [kind, registered![kind].includes(definition.code)]))
+          : null,
+      })),
+      registrationError,
+    };
+  });
+};
