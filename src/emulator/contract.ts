@@ -57,6 +57,8 @@ export interface Application {
   appUrl: string;
   /** Opened (POSTed) on install; defaults to appUrl. */
   installUrl: string;
+  /** The app's install-event handler (ONAPPINSTALL for a headless install); optional. */
+  eventUrl?: string;
   scopes: string[];
   version: number;
   /** Short code used in internal activity codes. */
@@ -325,7 +327,6 @@ export interface EmulatorContext {
   /** The workflow side: start a workflow (used by REST and by the control API). */
   workflows: WorkflowEngine;
   deliveries: QueueDelivery[];
-  faults: FaultRule[];
 }
 
 export interface WorkflowEngine {

@@ -1,0 +1,92 @@
+/**
+ * The OAuth server: grants for a user of a portal in an app's context, and
+ * POST /oauth/token/ with grant_type=refresh_token, answered as oauth.bitrix.info answers.
+ * A refresh spends the old refresh token; the old access token stays valid until it expires.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Portal, TokenGrant } from './contract.ts';
+import type { EmulatorState } from './server.ts';
+
+export class Grants {
+  private readonly byAccess = new Map<string, TokenGrant>();
+  private readonly byRefresh = new Map<string, TokenGrant>();
+  /** refreshes per member id, for the inspection API */
+  readonly refreshes = new Map<string, number>();
+
+  constructor(private readonly ttl: () => { accessSec: number; refreshSec: number }) {}
+
+  issue(portal: Portal, clientId: string, userId: number, scope: string[]): TokenGrant {
+    const { accessSec, refreshSec } = this.ttl();
+    const grant: TokenGrant = {
+      accessToken: randomBytes(24).toString('hex'),
+      refreshToken: randomBytes(24).toString('hex'),
+      clientId,
+      memberId: portal.memberId,
+      userId,
+      scope,
+      accessExpiresAt: Date.now() + accessSec * 1000,
+      refreshExpiresAt: Date.now() + refreshSec * 1000,
+      accessRevoked: false,
+      refreshRevoked: false,
+    };
+    this.byAccess.set(grant.accessToken, grant);
+    this.byRefresh.set(grant.refreshToken, grant);
+    return grant;
+  }
+
+  byAccessToken(token: string): TokenGrant | undefined {
+    return this.byAccess.get(token);
+  }
+
+  byRefreshToken(token: string): TokenGrant | undefined {
+    return this.byRefresh.get(token);
+  }
+
+  /** Every grant of a portal (optionally of one app): for expire-now and revoke on uninstall. */
+  all(memberId: string, clientId?: string): TokenGrant[] {
+    return [...this.byAccess.values()].filter((g) => g.memberId === memberId && (!clientId || g.clientId === clientId));
+  }
+}
+
+export function tokenAnswer(state: EmulatorState, portal: Portal, grant: TokenGrant) {
+  return {
+    access_token: grant.accessToken,
+    refresh_token: grant.refreshToken,
+    expires: Math.floor(grant.accessExpiresAt / 1000),
+    expires_in: Math.round((grant.accessExpiresAt - Date.now()) / 1000),
+    scope: grant.scope.join(','),
+    domain: portal.domain,
+    server_endpoint: `${state.config.baseUrl}/rest/`,
+    status: 'L',
+    client_endpoint: portal.clientEndpoint,
+    member_id: portal.memberId,
+    user_id: grant.userId,
+  };
+}
+
+export const oauthRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (app, { state }) => {
+  app.all('/oauth/token/', async (request, reply) => {
+    const fields = { ...(request.query as Record<string, unknown>), ...((request.body as Record<string, unknown>) ?? {}) };
+    const fault = state.faults.take('oauth', undefined);
+    if (fault && (await state.faults.apply(fault, reply))) return reply;
+    const fail = (status: number, error: string, description: string) => reply.code(status).send({ error, error_description: description });
+    if (fields.grant_type !== 'refresh_token') return fail(400, 'unsupported_grant_type', 'only grant_type=refresh_token is supported');
+    const application = state.applications.get(String(fields.client_id ?? ''));
+    if (!application || application.clientSecret !== fields.client_secret) {
+      return fail(401, 'invalid_client', 'Invalid client credentials');
+    }
+    const grant = state.grants.byRefreshToken(String(fields.refresh_token ?? ''));
+    if (!grant || grant.clientId !== application.clientId || grant.refreshRevoked || grant.refreshExpiresAt < Date.now()) {
+      return fail(400, 'invalid_grant', 'Invalid refresh token');
+    }
+    const portal = state.portals.get(grant.memberId);
+    if (!portal || !portal.apps.get(application.clientId)?.installed) {
+      return fail(401, 'invalid_client', 'Application is not installed');
+    }
+    grant.refreshRevoked = true;
+    const fresh = state.grants.issue(portal, grant.clientId, grant.userId, grant.scope);
+    state.grants.refreshes.set(portal.memberId, (state.grants.refreshes.get(portal.memberId) ?? 0) + 1);
+    return tokenAnswer(state, portal, fresh);
+  });
+};

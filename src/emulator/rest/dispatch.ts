@@ -1,0 +1,196 @@
+/**
+ * /rest/<method>[.json] and incoming webhooks /rest/<user_id>/<code>/<method>: who is calling,
+ * the system errors every method can answer (NO_AUTH_FOUND, expired_token, insufficient_scope,
+ * QUERY_LIMIT_EXCEEDED, OPERATION_TIME_LIMIT), the `time` block, lists' total/next, and batch.
+ */
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import qs from 'qs';
+import { isListPage, RestError, type CallContext, type MethodDefinition, type Portal } from '../contract.ts';
+import type { EmulatorState } from '../server.ts';
+
+const WINDOW_MS = 10 * 60_000;
+
+interface Outcome {
+  result: unknown;
+  total?: number;
+  next?: number;
+  processing: number;
+}
+
+/** Runs one method as the caller, inside or outside a batch. */
+export async function invoke(state: EmulatorState, call: CallContext, method: string, params: Record<string, any>): Promise<Outcome> {
+  const definition: MethodDefinition | undefined = state.methods.get(method);
+  if (!definition) throw new RestError('ERROR_METHOD_NOT_FOUND', 'Method not found!', 404);
+  if (definition.scope !== 'app' && !call.scopes.has(definition.scope)) {
+    throw new RestError('insufficient_scope', 'The request requires higher privileges than provided by the access token', 403);
+  }
+  const appKey = `${call.app?.application.clientId ?? 'webhook'}:${method}`;
+  const window = (call.portal.operating.get(appKey) ?? []).filter(([at]) => at > Date.now() - WINDOW_MS);
+  const used = window.reduce((sum, [, seconds]) => sum + seconds, 0);
+  if (used >= state.config.operatingLimitSec) {
+    throw new RestError('OPERATION_TIME_LIMIT', `Method is blocked due to operation time limit.`, 429);
+  }
+  const started = performance.now();
+  const answer = await definition.handler(call, params);
+  const processing = (performance.now() - started) / 1000 + (state.operatingCost.get(method) ?? 0);
+  window.push([Date.now(), processing]);
+  call.portal.operating.set(appKey, window);
+  return isListPage(answer) ? { result: answer.result, total: answer.total, next: answer.next, processing } : { result: answer, processing };
+}
+
+function timeBlock(started: number, processing: number, portal: Portal | undefined, appKey: string) {
+  const finish = Date.now() / 1000;
+  const window = portal?.operating.get(appKey) ?? [];
+  const operating = window.reduce((sum, [, seconds]) => sum + seconds, 0);
+  const oldest = window[0]?.[0] ?? Date.now();
+  return {
+    start: started / 1000,
+    finish,
+    duration: finish - started / 1000,
+    processing,
+    date_start: new Date(started).toISOString(),
+    date_finish: new Date().toISOString(),
+    operating_reset_at: Math.floor((oldest + WINDOW_MS) / 1000),
+    operating,
+  };
+}
+
+/** The leaky bucket of a portal: drains `drainPerSec`, refuses a request that would overflow it. */
+function takeFromBucket(state: EmulatorState, portal: Portal): boolean {
+  const { drainPerSec, maxBurst } = state.config.rateLimit;
+  const now = Date.now();
+  portal.bucket.level = Math.max(0, portal.bucket.level - ((now - portal.bucket.updatedAt) / 1000) * drainPerSec);
+  portal.bucket.updatedAt = now;
+  if (portal.bucket.level + 1 > maxBurst) return false;
+  portal.bucket.level += 1;
+  return true;
+}
+
+/** Who is calling: an OAuth token in an app's context, or a webhook with a user's rights. */
+export function authenticate(state: EmulatorState, token: string | undefined, webhook: { userId: number; code: string } | null): CallContext {
+  if (webhook) {
+    for (const portal of state.portals.values()) {
+      const hook = portal.webhooks.get(webhook.code);
+      if (hook && hook.userId === webhook.userId) {
+        const user = portal.users.get(hook.userId);
+        if (!user?.active) break;
+        return { emulator: state, portal, user, app: null, scopes: new Set(hook.scopes) };
+      }
+    }
+    throw new RestError('NO_AUTH_FOUND', 'Wrong authorization data', 401);
+  }
+  if (!token) throw new RestError('NO_AUTH_FOUND', 'Wrong authorization data', 401);
+  const grant = state.grants.byAccessToken(token);
+  if (!grant || grant.accessRevoked) throw new RestError('invalid_token', 'Unable to get application by token', 401);
+  if (grant.accessExpiresAt <= Date.now()) throw new RestError('expired_token', 'The access token provided has expired.', 401);
+  const portal = state.portals.get(grant.memberId);
+  if (!portal) throw new RestError('PORTAL_DELETED', 'Portal was deleted', 500);
+  const installation = portal.apps.get(grant.clientId);
+  const application = state.applications.get(grant.clientId);
+  if (!installation?.installed || !application) throw new RestError('invalid_token', 'Unable to get application by token', 401);
+  const user = portal.users.get(grant.userId);
+  if (!user?.active) throw new RestError('user_access_error', 'The user does not have access to the application.', 403);
+  return { emulator: state, portal, user, app: { application, installation, grant }, scopes: new Set(grant.scope) };
+}
+
+function parsePath(path: string): { method: string; webhook: { userId: number; code: string } | null } {
+  const clean = decodeURIComponent(path.split('?')[0]!).replace(/^\/+|\/+$/g, '');
+  const hook = /^(\d+)\/([A-Za-z0-9_]+)\/(.+)$/.exec(clean);
+  const method = (hook ? hook[3]! : clean).replace(/\.json$/i, '').toLowerCase();
+  return { method, webhook: hook ? { userId: Number(hook[1]), code: hook[2]! } : null };
+}
+
+export const restRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (app, { state }) => {
+  app.all('/rest/*', async (request, reply) => {
+    const started = Date.now();
+    const { method, webhook } = parsePath((request.params as { '*': string })['*']);
+    const query = request.query as Record<string, unknown>;
+    const body = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
+    const { auth: bodyAuth, ...bodyParams } = body;
+    const { auth: queryAuth, ...queryParams } = query;
+    const params: Record<string, any> = { ...queryParams, ...bodyParams };
+    const token = typeof bodyAuth === 'string' ? bodyAuth : typeof queryAuth === 'string' ? queryAuth : bearer(request.headers.authorization);
+    let portal: Portal | undefined;
+    const fail = (error: RestError, to: FastifyReply) => {
+      state.stats.record(portal?.memberId, method, error.status);
+      return to.code(error.status).send({ error: error.code, error_description: error.description });
+    };
+    try {
+      const call = authenticate(state, token, webhook);
+      portal = call.portal;
+      const fault = state.faults.take(method, portal.memberId);
+      if (fault && (await state.faults.apply(fault, reply))) {
+        state.stats.record(portal.memberId, method, reply.statusCode);
+        return reply;
+      }
+      portal.requestCount += 1;
+      if (!takeFromBucket(state, portal)) throw new RestError('QUERY_LIMIT_EXCEEDED', 'Too many requests', 503);
+      const outcome = method === 'batch' ? await runBatch(state, call, params) : await invoke(state, call, method, params);
+      state.stats.record(portal.memberId, method, 200);
+      const appKey = `${call.app?.application.clientId ?? 'webhook'}:${method}`;
+      return {
+        result: outcome.result,
+        ...(outcome.total !== undefined ? { total: outcome.total } : {}),
+        ...(outcome.next !== undefined ? { next: outcome.next } : {}),
+        time: timeBlock(started, outcome.processing, portal, appKey),
+      };
+    } catch (error) {
+      if (error instanceof RestError) return fail(error, reply);
+      request.log.error({ err: error, method }, 'emulated method crashed');
+      return fail(new RestError('INTERNAL_SERVER_ERROR', (error as Error).message, 500), reply);
+    }
+  });
+};
+
+function bearer(header: string | undefined): string | undefined {
+  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+}
+
+/** `batch`: up to 50 commands `method?query`, `$result[key]` references, halt on first error. */
+async function runBatch(state: EmulatorState, call: CallContext, params: Record<string, any>): Promise<Outcome> {
+  const cmd = params.cmd ?? params.CMD;
+  if (!cmd || typeof cmd !== 'object') throw new RestError('INVALID_ARG_VALUE', 'cmd is required', 400);
+  const entries: Array<[string, string]> = Object.entries(cmd).map(([key, value]) => [key, String(value)]);
+  if (entries.length > 50) throw new RestError('ERROR_BATCH_LENGTH_EXCEEDED', 'Max batch length exceeded', 400);
+  const halt = ['1', 'true', 'Y'].includes(String(params.halt ?? '0'));
+  const asList = Array.isArray(cmd);
+  const result: Record<string, unknown> = {};
+  const result_error: Record<string, unknown> = {};
+  const result_total: Record<string, unknown> = {};
+  const result_next: Record<string, unknown> = {};
+  const result_time: Record<string, unknown> = {};
+  let processing = 0;
+  for (const [key, command] of entries) {
+    const [path, queryString = ''] = substitute(command, result).split('?', 2) as [string, string?];
+    const method = path.replace(/\.json$/i, '').toLowerCase();
+    const started = Date.now();
+    try {
+      if (method === 'batch') throw new RestError('ERROR_BATCH_METHOD_NOT_ALLOWED', 'Method is not allowed for batch usage', 405);
+      const { auth: _ignored, ...commandParams } = qs.parse(queryString, { depth: 10, arrayLimit: 1000, parameterLimit: 5000 });
+      const outcome = await invoke(state, call, method, commandParams as Record<string, any>);
+      processing += outcome.processing;
+      result[key] = outcome.result;
+      if (outcome.total !== undefined) result_total[key] = outcome.total;
+      if (outcome.next !== undefined) result_next[key] = outcome.next;
+      result_time[key] = timeBlock(started, outcome.processing, call.portal, `${call.app?.application.clientId ?? 'webhook'}:${method}`);
+    } catch (error) {
+      const restError = error instanceof RestError ? error : new RestError('INTERNAL_SERVER_ERROR', (error as Error).message, 500);
+      result_error[key] = { error: restError.code, error_description: restError.description };
+      if (halt) break;
+    }
+  }
+  const shape = (o: Record<string, unknown>) => (asList ? Object.values(o) : o);
+  return {
+    result: { result: shape(result), result_error: shape(result_error), result_total: shape(result_total), result_next: shape(result_next), result_time: shape(result_time) },
+    processing,
+  };
+}
+
+/** `$result[key]`, `$result[key][FIELD]…` in a batch command, from earlier results. */
+function substitute(command: string, results: Record<string, unknown>): string {
+  return command.replace(/\$result\[([^\]]+)\]((?:\[[^\]]+\])*)/g, (_match, key: string, path: string) => {
+    let value: unknown = results[key];
+    for (const [, part] of path.matchAll(/\[([^\]]+)\]/g)) value = (value as Record<string, unknown> | undefined)?.[part!];
+    return encodeURIComponent(typeof value === 'object' ? JSON.stringify(value) : String(value ?? ''));
+  });
+}

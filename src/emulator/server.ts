@@ -1,0 +1,136 @@
+/**
+ * The portal emulator: OAuth, REST, the queue server and app lifecycle of several Bitrix24
+ * portals at once, plus a control API under /_emulator/.
+ *
+ * Each portal gets a listener of its own, so it has a host of its own (`127.0.0.1:<port>`) the
+ * way a portal has a domain: the install frame names only DOMAIN, and the app must reach the
+ * portal's REST from that alone. The main port serves OAuth and the control API (and REST,
+ * where the token says which portal is meant).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance } from 'fastify';
+import qs from 'qs';
+import type { EmulatorConfig, EmulatorContext, MethodDefinition, Portal, TokenGrant } from './contract.ts';
+import { controlRoutes } from './control.ts';
+import { Faults } from './faults.ts';
+import { Lifecycle, type EventDelivery } from './lifecycle.ts';
+import { appMethods } from './methods/app.ts';
+import { robotMethods } from './methods/robots.ts';
+import { Grants, oauthRoutes } from './oauth.ts';
+import { restRoutes } from './rest/dispatch.ts';
+import { createPortal } from './state.ts';
+import { Stats } from './stats.ts';
+import { createWorkflowEngine, workflowControl, workflowMethods } from './workflow/index.ts';
+
+export interface EmulatorState extends EmulatorContext {
+  grants: Grants;
+  faults: Faults;
+  methods: Map<string, MethodDefinition>;
+  stats: Stats;
+  lifecycle: Lifecycle;
+  eventLog: EventDelivery[];
+  /** extra seconds of "server time" a method costs, to reach OPERATION_TIME_LIMIT in tests */
+  operatingCost: Map<string, number>;
+  /** Creates portals (with listeners once the emulator listens). */
+  addPortals(count: number): Promise<Portal[]>;
+}
+
+export interface EmulatorOptions {
+  host?: string;
+  accessTokenTtlSec?: number;
+  refreshTokenTtlSec?: number;
+  rateLimit?: { drainPerSec?: number; maxBurst?: number };
+  operatingLimitSec?: number;
+  /** portals seeded at start (default 2) */
+  portals?: number;
+  logLevel?: string;
+}
+
+export interface Emulator {
+  app: FastifyInstance;
+  state: EmulatorState;
+  /** Listens on the main port and gives every portal its own; returns the base URL. */
+  listen(port?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const host = options.host ?? '127.0.0.1';
+  const config: EmulatorConfig = {
+    baseUrl: `http://${host}:0`,
+    accessTokenTtlSec: options.accessTokenTtlSec ?? 3600,
+    refreshTokenTtlSec: options.refreshTokenTtlSec ?? 180 * 24 * 3600,
+    rateLimit: { drainPerSec: options.rateLimit?.drainPerSec ?? 2, maxBurst: options.rateLimit?.maxBurst ?? 50 },
+    operatingLimitSec: options.operatingLimitSec ?? 480,
+  };
+  const app = Fastify({ logger: options.logLevel ? { level: options.logLevel } : false, bodyLimit: 8 * 1024 * 1024 });
+  await app.register(formbody, { parser: (body) => qs.parse(body, { depth: 10, arrayLimit: 1000, parameterLimit: 10_000 }) });
+
+  const portalServers: Server[] = [];
+  let listening = false;
+  const listenFor = async (portal: Portal) => {
+    const server = createServer((req, res) => app.routing(req, res));
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    portalServers.push(server);
+    portal.domain = `${host}:${(server.address() as AddressInfo).port}`;
+    portal.clientEndpoint = `http://${portal.domain}/rest/`;
+  };
+
+  const grants = new Grants(() => ({ accessSec: config.accessTokenTtlSec, refreshSec: config.refreshTokenTtlSec }));
+  const state = {
+    config,
+    portals: new Map<string, Portal>(),
+    applications: new Map(),
+    deliveries: [],
+    grants,
+    faults: new Faults(),
+    methods: new Map(Object.entries({ ...appMethods, ...robotMethods, ...workflowMethods })),
+    stats: new Stats(),
+    eventLog: [],
+    operatingCost: new Map(),
+    issueGrant(portal: Portal, clientId: string, userId: number): TokenGrant {
+      const application = state.applications.get(clientId);
+      return grants.issue(portal, clientId, userId, application?.scopes ?? []);
+    },
+    async deliverEvent(portal: Portal, clientId: string, event: string, data: Record<string, unknown>) {
+      await state.lifecycle.deliver(portal, clientId, event, data);
+    },
+    async addPortals(count: number) {
+      const created: Portal[] = [];
+      for (let i = 0; i < count; i += 1) {
+        const portal = createPortal(state, state.portals.size);
+        state.portals.set(portal.memberId, portal);
+        if (listening) await listenFor(portal);
+        created.push(portal);
+      }
+      return created;
+    },
+  } as unknown as EmulatorState;
+  state.lifecycle = new Lifecycle(state);
+  state.workflows = createWorkflowEngine(state);
+  await state.addPortals(options.portals ?? 2);
+
+  await app.register(oauthRoutes, { state });
+  await app.register(restRoutes, { state });
+  await app.register(controlRoutes, { state });
+  await app.register(workflowControl, { ctx: state, prefix: '/_emulator' });
+
+  return {
+    app,
+    state,
+    async listen(port = 0) {
+      await app.listen({ port, host });
+      config.baseUrl = `http://${host}:${(app.server.address() as AddressInfo).port}`;
+      listening = true;
+      for (const portal of state.portals.values()) await listenFor(portal);
+      return config.baseUrl;
+    },
+    async close() {
+      await Promise.all(portalServers.map((s) => new Promise((resolve) => s.close(resolve))));
+      portalServers.forEach((s) => s.closeAllConnections());
+      await app.close();
+    },
+  };
+}
