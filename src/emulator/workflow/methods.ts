@@ -1,0 +1,452 @@
+/**
+ * The workflow side's REST methods, as their reference pages specify: templates
+ * (bizproc.workflow.template.*), runs (bizproc.workflow.start/instances/terminate/kill),
+ * workflow tasks (bizproc.task.*), the tasks module (tasks.task.*), and the app's answers
+ * (bizproc.event.send, bizproc.activity.log).
+ */
+import {
+  listPage,
+  RestError,
+  type BizprocTask,
+  type CallContext,
+  type MethodDefinition,
+  type Portal,
+  type Task,
+  type WorkflowTemplate,
+} from '../contract.ts';
+import { param, requireAdmin, requireAppContext, startOf } from '../params.ts';
+import { BptError, readBpt } from './bpt.ts';
+import type { WorkflowRuntime } from './engine.ts';
+
+const runtime = (call: CallContext) => call.emulator.workflows as WorkflowRuntime;
+const templateError = (description: string) => new RestError('ERROR_TEMPLATE_VALIDATION_FAILURE', description, 400);
+const adminOnly = (call: CallContext) => requireAdmin(call, 'Access denied! Method was not executed by an administrator');
+
+let nextTemplateId = 1;
+
+function isTriple(value: unknown): value is [string, string, string] {
+  return Array.isArray(value) && value.length === 3 && value.every((v) => typeof v === 'string' && v !== '');
+}
+
+/** TEMPLATE_DATA: a file, sent as ["name.bpt", "<base64>"] (or {fileData: [...]}) or bare base64. */
+function templateData(value: unknown) {
+  const file = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>).fileData : value;
+  const base64 = Array.isArray(file) ? file[1] : file;
+  if (typeof base64 !== 'string' || base64 === '') throw templateError('Incorrect field TEMPLATE_DATA!');
+  try {
+    return readBpt(Buffer.from(base64, 'base64'));
+  } catch (error) {
+    if (error instanceof BptError) throw templateError('Incorrect field TEMPLATE_DATA!');
+    throw error;
+  }
+}
+
+function autoExecute(value: unknown): number {
+  if (value === undefined || value === null || value === '') return 0;
+  const n = Number(value);
+  if (![0, 1, 2, 3].includes(n)) throw templateError('Incorrect field AUTO_EXECUTE!');
+  return n;
+}
+
+function ownTemplate(call: CallContext, id: unknown): WorkflowTemplate {
+  const template = call.portal.workflows.templates.get(Number(id));
+  if (!template) throw new RestError('ERROR_TEMPLATE_NOT_FOUND', 'Workflow template not found.', 400);
+  if (template.ownerClientId !== call.app!.application.clientId) {
+    throw new RestError('ERROR_TEMPLATE_NOT_OWNER', 'You can update ONLY templates created by current application', 400);
+  }
+  return template;
+}
+
+function templateRow(t: WorkflowTemplate): Record<string, unknown> {
+  return {
+    ID: String(t.id),
+    MODULE_ID: t.moduleId,
+    ENTITY: t.entity,
+    DOCUMENT_TYPE: t.documentType,
+    AUTO_EXECUTE: String(t.autoExecute),
+    NAME: t.name,
+    DESCRIPTION: t.description,
+    TEMPLATE: t.template,
+    PARAMETERS: t.parameters,
+    VARIABLES: t.variables,
+    CONSTANTS: t.constants,
+    MODIFIED: t.modified,
+    IS_MODIFIED: t.isModified ? 'Y' : 'N',
+    USER_ID: String(t.userId),
+    SYSTEM_CODE: t.ownerClientId ? `rest_${t.ownerClientId}` : '',
+  };
+}
+
+/** SELECT / FILTER / ORDER / start over rows keyed by upper-case field names. */
+function query(rows: Array<Record<string, unknown>>, params: Record<string, any>, defaultSelect: string[]) {
+  const filter = (param(params, 'FILTER') ?? {}) as Record<string, unknown>;
+  const select = (param(params, 'SELECT') as string[] | undefined) ?? defaultSelect;
+  const order = (param(params, 'ORDER') ?? {}) as Record<string, string>;
+  const filtered = rows.filter((row) =>
+    Object.entries(filter).every(([rawKey, wanted]) => {
+      const negate = rawKey.startsWith('!');
+      const key = rawKey.replace(/^[!=<>%@]+/, '').toUpperCase();
+      const actual = row[key];
+      const list = Array.isArray(wanted) ? wanted.map(String) : [String(wanted)];
+      const hit = Array.isArray(actual) ? list.some((w) => actual.map(String).includes(w)) : list.includes(String(actual));
+      return negate ? !hit : hit;
+    }),
+  );
+  for (const [field, direction] of Object.entries(order).reverse()) {
+    const sign = String(direction).toUpperCase() === 'DESC' ? -1 : 1;
+    filtered.sort((a, b) => (String(a[field.toUpperCase()]) < String(b[field.toUpperCase()]) ? -sign : String(a[field.toUpperCase()]) > String(b[field.toUpperCase()]) ? sign : 0));
+  }
+  const projected = filtered.map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => k === 'ID' || select.includes('*') || select.includes(k))));
+  return listPage(projected, startOf(params));
+}
+
+function taskRow(task: Task) {
+  return {
+    id: String(task.id),
+    title: task.title,
+    createdBy: String(task.createdBy),
+    responsibleId: String(task.responsibleId),
+    status: String(task.status),
+    taskControl: task.taskControl ? 'Y' : 'N',
+    changedDate: task.changedDate,
+    closedDate: task.status === 5 ? task.changedDate : null,
+  };
+}
+
+function taskOf(call: CallContext, id: unknown): Task {
+  const n = Number(id);
+  if (id === undefined || id === null || id === '') throw new RestError('100', 'CTaskItem All parameters in the constructor must have real class type', 400);
+  if (!Number.isInteger(n) || n <= 0) throw new RestError('0', 'wrong task id', 400);
+  const task = call.portal.workflows.tasks.get(n);
+  if (!task) throw new RestError('0', 'Action on the task is not allowed', 400);
+  return task;
+}
+
+function bizprocTaskRows(portal: Portal, task: BizprocTask): Array<Record<string, unknown>> {
+  const instance = portal.workflows.instances.get(task.workflowId);
+  const template = instance ? portal.workflows.templates.get(instance.templateId) : undefined;
+  return task.userIds.map((userId) => ({
+    ID: String(task.id),
+    WORKFLOW_ID: task.workflowId,
+    DOCUMENT_NAME: String(portal.documents.get(task.documentId[2])?.fields.TITLE ?? task.documentId[2]),
+    DESCRIPTION: task.description,
+    NAME: task.name,
+    MODIFIED: task.modified,
+    WORKFLOW_STARTED: instance?.started ?? null,
+    WORKFLOW_STARTED_BY: String(instance?.startedBy ?? ''),
+    OVERDUE_DATE: null,
+    WORKFLOW_TEMPLATE_ID: String(instance?.templateId ?? ''),
+    WORKFLOW_TEMPLATE_NAME: template?.name ?? '',
+    WORKFLOW_STATE: instance?.status ?? '',
+    STATUS: String(task.status),
+    USER_ID: String(userId),
+    USER_STATUS: String(task.userStatus.get(userId) ?? 0),
+    MODULE_ID: task.documentId[0],
+    ENTITY: task.documentId[1],
+    DOCUMENT_ID: task.documentId[2],
+    ACTIVITY: { approve: 'ApproveActivity', review: 'ReviewActivity', request: 'RequestInformationActivity', 'request-reject': 'RequestInformationOptionalActivity' }[task.kind],
+    ACTIVITY_NAME: task.activityName,
+    PARAMETERS: task.fields ? { Fields: task.fields } : {},
+  }));
+}
+
+const STATUS_FOR_KIND: Record<BizprocTask['kind'], number[]> = { approve: [1, 2], review: [3], request: [3], 'request-reject': [3, 4] };
+
+export const workflowMethods: Record<string, MethodDefinition> = {
+  'bizproc.workflow.template.add': {
+    scope: 'bizproc',
+    handler(call, params) {
+      const app = requireAppContext(call);
+      adminOnly(call);
+      const documentType = param(params, 'DOCUMENT_TYPE');
+      if (!isTriple(documentType)) throw templateError('Incorrect field DOCUMENT_TYPE!');
+      const name = param(params, 'NAME');
+      if (typeof name !== 'string' || name.trim() === '') throw templateError('Empty template name!');
+      const auto = autoExecute(param(params, 'AUTO_EXECUTE'));
+      const data = templateData(param(params, 'TEMPLATE_DATA'));
+      const id = nextTemplateId++;
+      call.portal.workflows.templates.set(id, {
+        id,
+        moduleId: documentType[0],
+        entity: documentType[1],
+        documentType,
+        autoExecute: auto,
+        name,
+        description: String(param(params, 'DESCRIPTION') ?? ''),
+        template: data.TEMPLATE,
+        parameters: data.PARAMETERS,
+        variables: data.VARIABLES,
+        constants: data.CONSTANTS,
+        documentFields: data.DOCUMENT_FIELDS,
+        ownerClientId: app.application.clientId,
+        userId: call.user.id,
+        modified: new Date().toISOString(),
+        isModified: false,
+        active: true,
+      });
+      return id;
+    },
+  },
+  'bizproc.workflow.template.update': {
+    scope: 'bizproc',
+    handler(call, params) {
+      requireAppContext(call);
+      adminOnly(call);
+      const fields = param(params, 'FIELDS') as Record<string, unknown> | undefined;
+      const template = ownTemplate(call, param(params, 'ID'));
+      if (!fields || typeof fields !== 'object' || Object.keys(fields).length === 0) throw templateError('No fields to update.');
+      if (fields.NAME !== undefined) {
+        if (typeof fields.NAME !== 'string' || fields.NAME.trim() === '') throw templateError('Empty template name!');
+        template.name = fields.NAME;
+      }
+      if (fields.DESCRIPTION !== undefined) template.description = String(fields.DESCRIPTION);
+      if (fields.AUTO_EXECUTE !== undefined) template.autoExecute = autoExecute(fields.AUTO_EXECUTE);
+      if (fields.TEMPLATE_DATA !== undefined) {
+        const data = templateData(fields.TEMPLATE_DATA);
+        Object.assign(template, { template: data.TEMPLATE, parameters: data.PARAMETERS, variables: data.VARIABLES, constants: data.CONSTANTS, documentFields: data.DOCUMENT_FIELDS });
+      }
+      template.modified = new Date().toISOString();
+      template.isModified = true;
+      return true;
+    },
+  },
+  'bizproc.workflow.template.delete': {
+    scope: 'bizproc',
+    handler(call, params) {
+      requireAppContext(call);
+      adminOnly(call);
+      const template = ownTemplate(call, param(params, 'ID'));
+      call.portal.workflows.templates.delete(template.id);
+      return true;
+    },
+  },
+  'bizproc.workflow.template.list': {
+    scope: 'bizproc',
+    handler(call, params) {
+      adminOnly(call);
+      const rows = [...call.portal.workflows.templates.values()].sort((a, b) => a.id - b.id).map(templateRow);
+      return query(rows, params, ['ID', 'NAME', 'MODULE_ID', 'ENTITY', 'DOCUMENT_TYPE', 'AUTO_EXECUTE', 'DESCRIPTION', 'MODIFIED', 'USER_ID']);
+    },
+  },
+  'bizproc.workflow.start': {
+    scope: 'bizproc',
+    async handler(call, params) {
+      adminOnly(call);
+      const templateId = param(params, 'TEMPLATE_ID');
+      if (templateId === undefined || templateId === null || templateId === '') throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Empty TEMPLATE_ID', 400);
+      const template = call.portal.workflows.templates.get(Number(templateId));
+      if (!template) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Template not found', 400);
+      const documentId = param(params, 'DOCUMENT_ID');
+      if (!isTriple(documentId)) throw new RestError('ERROR_WRONG_DOCUMENT_ID', 'Wrong DOCUMENT_ID!', 400);
+      const document = call.portal.documents.get(documentId[2]);
+      if (documentId[0] === 'crm' && !document) throw new RestError('ERROR_WRONG_DOCUMENT_ID', 'Incorrect document type!', 400);
+      const entityPrefix = documentId[2].replace(/_\d+$/, '');
+      if (template.documentType[1] !== documentId[1] || (document && template.documentType[2] !== entityPrefix)) {
+        throw new RestError('ERROR_WRONG_DOCUMENT_ID', 'Template type and DOCUMENT_ID mismatch!', 400);
+      }
+      const instance = await runtime(call).start(call.portal, {
+        templateId: template.id,
+        documentId,
+        parameters: (param(params, 'PARAMETERS') ?? {}) as Record<string, unknown>,
+        startedBy: call.user.id,
+      });
+      return instance.id;
+    },
+  },
+  'bizproc.workflow.instances': {
+    scope: 'bizproc',
+    handler(call, params) {
+      adminOnly(call);
+      const rows = [...call.portal.workflows.instances.values()]
+        .filter((i) => i.status === 'running')
+        .map((i) => ({
+          ID: i.id,
+          MODIFIED: i.modified,
+          OWNED_UNTIL: null,
+          MODULE_ID: i.documentId[0],
+          ENTITY: i.documentId[1],
+          DOCUMENT_ID: i.documentId[2],
+          STARTED: i.started,
+          STARTED_BY: String(i.startedBy),
+          TEMPLATE_ID: String(i.templateId),
+        }));
+      return query(rows, params, ['ID', 'MODIFIED', 'OWNED_UNTIL', 'MODULE_ID', 'ENTITY', 'DOCUMENT_ID', 'STARTED', 'STARTED_BY', 'TEMPLATE_ID']);
+    },
+  },
+  'bizproc.workflow.terminate': {
+    scope: 'bizproc',
+    handler(call, params) {
+      adminOnly(call);
+      const id = param(params, 'ID');
+      if (!id) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Empty workflow instance ID', 400);
+      const instance = call.portal.workflows.instances.get(String(id));
+      if (!instance || instance.status !== 'running') throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Workflow instance not found', 400);
+      const status = param(params, 'STATUS');
+      runtime(call).log(instance, 'Template', `Terminated${status ? `: ${status}` : ''}`);
+      runtime(call).stop(call.portal, instance, 'terminated', status === undefined ? undefined : String(status));
+      return true;
+    },
+  },
+  'bizproc.workflow.kill': {
+    scope: 'bizproc',
+    handler(call, params) {
+      adminOnly(call);
+      const id = param(params, 'ID');
+      if (!id) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Empty workflow instance ID', 400);
+      const instance = call.portal.workflows.instances.get(String(id));
+      if (!instance) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Workflow instance not found', 400);
+      if (instance.status === 'running') runtime(call).stop(call.portal, instance, 'terminated', 'killed');
+      call.portal.workflows.instances.delete(instance.id);
+      for (const task of [...call.portal.workflows.bizprocTasks.values()]) {
+        if (task.workflowId === instance.id) call.portal.workflows.bizprocTasks.delete(task.id);
+      }
+      return true;
+    },
+  },
+  'bizproc.task.list': {
+    scope: 'bizproc',
+    handler(call, params) {
+      const filter = { ...((param(params, 'FILTER') ?? {}) as Record<string, unknown>) };
+      const askedUser = filter.USER_ID ?? filter['=USER_ID'];
+      if (askedUser !== undefined && String(askedUser) !== String(call.user.id) && !call.user.isAdmin) {
+        throw new RestError('ACCESS_DENIED', 'Access denied! The method was not initiated by an administrator or you cannot view the tasks of the specified employee', 403);
+      }
+      if (askedUser === undefined) filter.USER_ID = call.user.id;
+      const rows = [...call.portal.workflows.bizprocTasks.values()].sort((a, b) => a.id - b.id).flatMap((t) => bizprocTaskRows(call.portal, t));
+      return query(rows, { ...params, FILTER: filter }, ['ID', 'WORKFLOW_ID', 'DOCUMENT_NAME', 'NAME', 'DESCRIPTION', 'STATUS', 'USER_ID', 'USER_STATUS', 'MODULE_ID', 'ENTITY', 'DOCUMENT_ID', 'ACTIVITY', 'ACTIVITY_NAME', 'PARAMETERS']);
+    },
+  },
+  'bizproc.task.complete': {
+    scope: 'bizproc',
+    handler(call, params) {
+      const id = param(params, 'TASK_ID');
+      if (id === undefined || id === '') throw new RestError('ERROR_TASK_VALIDATION', 'empty TASK_ID', 400);
+      const task = call.portal.workflows.bizprocTasks.get(Number(id));
+      if (!task || !task.userIds.includes(call.user.id)) throw new RestError('ERROR_TASK_NOT_FOUND', 'Task not found', 400);
+      const status = Number(param(params, 'STATUS'));
+      if (!STATUS_FOR_KIND[task.kind].includes(status)) throw new RestError('ERROR_TASK_VALIDATION', 'incorrect STATUS', 400);
+      if (task.status !== 0 || task.userStatus.get(call.user.id) !== 0) throw new RestError('ERROR_TASK_COMPLETED', 'Task already completed', 400);
+      task.userStatus.set(call.user.id, status);
+      task.status = status as BizprocTask['status'];
+      task.modified = new Date().toISOString();
+      const instance = call.portal.workflows.instances.get(task.workflowId);
+      if (instance) {
+        const comment = param(params, 'COMMENT');
+        runtime(call).log(instance, task.activityName, `user_${call.user.id}: ${['', 'approved', 'rejected', 'done', 'cancelled'][status]}${comment ? ` — ${comment}` : ''}`);
+        const fields = param(params, 'FIELDS');
+        if (fields && typeof fields === 'object') Object.assign(instance.variables, fields);
+      }
+      runtime(call).taskDone(task);
+      return true;
+    },
+  },
+  'bizproc.task.delegate': {
+    scope: 'bizproc',
+    handler(call, params) {
+      const ids = param(params, 'TASK_IDS');
+      const list = (Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]).map(Number);
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new RestError('ERROR_WRONG_TASK_ID', 'Invalid TASK_IDS', 400);
+      const from = call.portal.users.get(Number(param(params, 'FROM_USER_ID')));
+      if (!from) throw new RestError('ERROR_INVALID_USER_ID', 'Invalid FROM_USER_ID', 400);
+      const to = call.portal.users.get(Number(param(params, 'TO_USER_ID')));
+      if (!to || !to.active) throw new RestError('ERROR_INVALID_USER_ID', 'Invalid TO_USER_ID', 400);
+      if (from.id !== call.user.id && !call.user.isAdmin) throw new RestError('ACCESS_DENIED', 'Access denied!', 403);
+      const errors: string[] = [];
+      const tasks: BizprocTask[] = [];
+      for (const id of list) {
+        const task = call.portal.workflows.bizprocTasks.get(id);
+        if (!task || task.status !== 0 || !task.userIds.includes(from.id)) errors.push('User is not responsible for the task');
+        else if (!to.canReceiveDelegation) errors.push('Task delegation is only available for intranet users');
+        else tasks.push(task);
+      }
+      if (errors.length > 0) throw new RestError('ERROR_DELEGATION_NOT_ALLOWED', [...new Set(errors)].join('; '), 400);
+      for (const task of tasks) {
+        task.userIds = task.userIds.map((u) => (u === from.id ? to.id : u));
+        task.userStatus.delete(from.id);
+        task.userStatus.set(to.id, 0);
+        task.modified = new Date().toISOString();
+        const instance = call.portal.workflows.instances.get(task.workflowId);
+        if (instance) runtime(call).log(instance, task.activityName, `Task #${task.id} delegated from user_${from.id} to user_${to.id}`);
+      }
+      return true;
+    },
+  },
+  'bizproc.event.send': {
+    scope: 'bizproc',
+    handler(call, params) {
+      const values = (param(params, 'RETURN_VALUES') ?? {}) as Record<string, unknown>;
+      return runtime(call).eventSend(call.portal, param(params, 'EVENT_TOKEN'), typeof values === 'object' ? values : {}, param(params, 'LOG_MESSAGE'));
+    },
+  },
+  'bizproc.activity.log': {
+    scope: 'bizproc',
+    handler: (call, params) => runtime(call).activityLog(call.portal, param(params, 'EVENT_TOKEN'), param(params, 'LOG_MESSAGE')),
+  },
+  'tasks.task.add': {
+    scope: 'task',
+    handler(call, params) {
+      const fields = (param(params, 'fields') ?? {}) as Record<string, unknown>;
+      if (!fields.TITLE) throw new RestError('ERROR_CORE', 'TITLE is required', 400);
+      const id = Math.max(0, ...call.portal.workflows.tasks.keys()) + 1;
+      const task: Task = {
+        id,
+        title: String(fields.TITLE),
+        createdBy: Number(fields.CREATED_BY ?? call.user.id),
+        responsibleId: Number(fields.RESPONSIBLE_ID ?? call.user.id),
+        taskControl: fields.TASK_CONTROL === 'Y',
+        status: 2,
+        changedDate: new Date().toISOString(),
+      };
+      call.portal.workflows.tasks.set(id, task);
+      return { task: taskRow(task) };
+    },
+  },
+  'tasks.task.get': {
+    scope: 'task',
+    handler: (call, params) => ({ task: taskRow(taskOf(call, param(params, 'taskId'))) }),
+  },
+  'tasks.task.list': {
+    scope: 'task',
+    handler(call, params) {
+      const page = listPage([...call.portal.workflows.tasks.values()].map(taskRow), startOf(params));
+      return { ...page, result: { tasks: page.result } };
+    },
+  },
+  'tasks.task.complete': {
+    scope: 'task',
+    handler(call, params) {
+      const task = taskOf(call, param(params, 'taskId'));
+      if (task.responsibleId !== call.user.id && !call.user.isAdmin) throw new RestError('1048582', 'Action on the task is not allowed', 400);
+      task.status = task.taskControl && task.createdBy !== call.user.id ? 4 : 5;
+      task.changedDate = new Date().toISOString();
+      return { task: taskRow(task) };
+    },
+  },
+  'tasks.task.approve': {
+    scope: 'task',
+    handler(call, params) {
+      const task = taskOf(call, param(params, 'taskId'));
+      const allowed = (task.createdBy === call.user.id || call.user.isAdmin) && task.taskControl && task.status === 4;
+      if (!allowed) throw new RestError('1048582', 'Action on the task is not allowed', 400);
+      task.status = 5;
+      task.changedDate = new Date().toISOString();
+      return { task: taskRow(task) };
+    },
+  },
+  'tasks.task.delegate': {
+    scope: 'task',
+    handler(call, params) {
+      const task = taskOf(call, param(params, 'taskId'));
+      const userId = param(params, 'userId');
+      if (userId === undefined || userId === '') throw new RestError('100', 'Could not find value for parameter {userId}', 400);
+      const to = call.portal.users.get(Number(userId));
+      const mayDelegate = task.responsibleId === call.user.id || task.createdBy === call.user.id || call.user.isAdmin;
+      if (!mayDelegate || !to || !to.active || !to.canReceiveDelegation || task.status === 5) {
+        throw new RestError('0', 'Action on the task is not allowed', 400);
+      }
+      task.responsibleId = to.id;
+      task.changedDate = new Date().toISOString();
+      return { task: taskRow(task) };
+    },
+  },
+};
