@@ -22,7 +22,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
-    disableRequestLogging: false,
     return503OnClosing: true,
   });
   await app.register(formbody, { parser: (body) => qs.parse(body, { ...FORM_LIMITS, allowPrototypes: false }) });
