@@ -53,12 +53,7 @@ describe('Find a user (find_user)', () => {
   });
 
   it('ends the step with the portal’s refusal when it will not list users (a system error of user.get)', async () => {
-    await stage.control('POST', '/_emulator/faults', {
-      method: 'user.get',
-      memberId: stage.memberId,
-      error: { code: 'insufficient_scope', description: 'The request requires higher privileges than provided by the access token', status: 403 },
-      remaining: 1,
-    });
+    await stage.refuse('user.get', 'insufficient_scope', 'The request requires higher privileges than provided by the access token', 403);
     const run = await stage.runRobot('find_user', { user: 'user_3' }, deal(1));
     expect(run.returned.error).toBe(
       'The portal would not look up the user with ID 3: The request requires higher privileges than provided by the access token',
