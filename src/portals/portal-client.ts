@@ -36,6 +36,8 @@ export class PortalCallError extends Error {
 }
 
 const BATCH_LIMIT = 50;
+const STALE_401_WINDOW_MS = 30_000;
+const AUTH_ERRORS = ['expired_token', 'invalid_token'];
 
 export interface PortalClientDeps {
   store: PortalStore;
@@ -51,14 +53,12 @@ interface Page<T> {
 }
 
 export class PortalClient implements PortalRest {
-  private accessToken: string;
-
   constructor(
     readonly portal: PortalRecord,
     tokens: PortalTokens,
     private readonly deps: PortalClientDeps & { onUnavailable?: (portalId: number) => void },
   ) {
-    this.accessToken = tokens.accessToken;
+    this.tokens = tokens;
     const expiresMs = tokens.expiresAt ?? Date.now() + 3_600_000;
     this.b24 = new B24OAuth(
       {
@@ -88,23 +88,41 @@ export class PortalClient implements PortalRest {
     );
     this.b24.offClientSideWarning();
     this.b24.setCustomRefreshAuth(async () => {
-      const fresh = await refreshOncePerPortal(deps.store, deps.oauth, portal.id, this.accessToken, () =>
+      // A 401 for a request sent before this client adopted its current token is stale: the SDK
+      // coalesces only refreshes in flight, so without this a burst would refresh again.
+      if (!this.distrustCurrent && Date.now() - this.adoptedAt < STALE_401_WINDOW_MS) return this.refreshAnswer(this.tokens);
+      const fresh = await refreshOncePerPortal(deps.store, deps.oauth, portal.id, this.tokens.accessToken, () =>
         deps.logger.info({ portal: portal.memberId }, 'access token refreshed'),
       );
-      this.accessToken = fresh.accessToken;
-      return {
-        access_token: fresh.accessToken,
-        refresh_token: fresh.refreshToken,
-        expires: String(Math.floor((fresh.expiresAt ?? Date.now() + 3_600_000) / 1000)),
-        expires_in: '3600',
-        client_endpoint: portal.clientEndpoint,
-        server_endpoint: portal.serverEndpoint,
-        member_id: portal.memberId,
-        scope: portal.scope,
-        status: portal.status,
-        domain: portal.domain,
-      };
+      this.adopt(fresh);
+      return this.refreshAnswer(fresh);
     });
+  }
+
+  private tokens: PortalTokens;
+  private adoptedAt = 0;
+  /** set while a call is retried because the token just adopted was refused too */
+  private distrustCurrent = false;
+
+  private adopt(tokens: PortalTokens): void {
+    this.tokens = tokens;
+    this.adoptedAt = Date.now();
+  }
+
+  private refreshAnswer(tokens: PortalTokens) {
+    const { portal } = this;
+    return {
+      access_token: tokens.accessToken,
+      refresh_token: tokens.refreshToken,
+      expires: String(Math.floor((tokens.expiresAt ?? Date.now() + 3_600_000) / 1000)),
+      expires_in: '3600',
+      client_endpoint: portal.clientEndpoint,
+      server_endpoint: portal.serverEndpoint,
+      member_id: portal.memberId,
+      scope: portal.scope,
+      status: portal.status,
+      domain: portal.domain,
+    };
   }
 
   private readonly b24: B24OAuth;
@@ -161,6 +179,22 @@ export class PortalClient implements PortalRest {
   }
 
   private async request<T>(method: string, params: Record<string, unknown>): Promise<Page<T>> {
+    // A token adopted from another process (or just refreshed) can be refused as well: each retry
+    // distrusts the current token, so the first adopts what the database holds and the second
+    // refreshes for real. Bounded: a portal that refuses every token fails with its own error.
+    for (let attempt = 0; ; attempt += 1) {
+      this.distrustCurrent = attempt > 0;
+      try {
+        return await this.requestOnce<T>(method, params);
+      } catch (error) {
+        if (attempt >= 2 || !(error instanceof PortalCallError) || !AUTH_ERRORS.includes(error.code)) throw error;
+      } finally {
+        this.distrustCurrent = false;
+      }
+    }
+  }
+
+  private async requestOnce<T>(method: string, params: Record<string, unknown>): Promise<Page<T>> {
     await this.deps.budget.take(this.portal.id);
     let response: AjaxResult<T>;
     try {

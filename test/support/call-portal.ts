@@ -18,7 +18,7 @@ const store = new PortalStore(db.prisma, new TokenCipher({ current: { id: env.KE
 const clients = new PortalClients({
   store,
   oauth: { oauthUrl: env.OAUTH_URL!, clientId: env.CLIENT_ID!, clientSecret: env.CLIENT_SECRET! },
-  budget: new RateBudget(db.prisma, { drainPerSec: 100, capacity: 1000 }),
+  budget: new RateBudget(db.prisma, { drainPerSec: Number(env.RATE_PER_SEC ?? 100), capacity: Number(env.RATE_BURST ?? 1000) }),
   logger,
 });
 const client = await clients.forPortal(Number(env.PORTAL_ID));
