@@ -74,7 +74,8 @@ export default defineHandler({
     const items: FanOutItem[] = [];
     for (const task of tasks) {
       const kind = task.ACTIVITY ?? '';
-      const status = STATUS[kind] ? STATUS[kind][decision] : decision === 'approve' ? 1 : 2;
+      const known = STATUS[kind];
+      const status = known ? known[decision] : decision === 'approve' ? 1 : 2; // a kind we do not know: the portal judges
       if (status === undefined) {
         skipped.push({ label: taskLabel(task), reason: `a ${kind.replace(/Activity$/, '')} task cannot be rejected` });
         continue;
