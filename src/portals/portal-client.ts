@@ -48,8 +48,9 @@ export interface PortalClientDeps {
 
 interface Page<T> {
   result: T;
-  total?: number;
-  next?: number;
+  total: number;
+  /** the portal reported a `next` page */
+  more: boolean;
 }
 
 export class PortalClient implements PortalRest {
@@ -138,9 +139,10 @@ export class PortalClient implements PortalRest {
       const page: Page<unknown> = await this.request(method, { ...params, start });
       const result = page.result as Record<string, unknown> | unknown[];
       const chunk = itemsKey && !Array.isArray(result) ? result[itemsKey] : result;
-      if (Array.isArray(chunk)) items.push(...(chunk as T[]));
-      else if (chunk && typeof chunk === 'object') items.push(...(Object.values(chunk) as T[]));
-      start = page.next;
+      const found = Array.isArray(chunk) ? (chunk as T[]) : chunk && typeof chunk === 'object' ? (Object.values(chunk) as T[]) : [];
+      items.push(...found);
+      // The SDK's getData() leaves out `next`; the offset of the next page is where this one ended.
+      start = page.more && found.length > 0 ? start + found.length : undefined;
     }
     return items;
   }
@@ -205,8 +207,7 @@ export class PortalClient implements PortalRest {
     if (!response.isSuccess) {
       throw this.toCallError(method, response.getErrors().next().value);
     }
-    const data = response.getData()!;
-    return data as unknown as Page<T>;
+    return { result: response.getData()!.result as T, total: response.getTotal(), more: response.isMore() };
   }
 
   private toCallError(method: string, error: unknown): Error {

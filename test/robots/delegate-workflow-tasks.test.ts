@@ -85,8 +85,7 @@ describe('Delegate workflow tasks (delegate_workflow_tasks)', () => {
     expect(await openOn(4, 'DEAL_1')).toHaveLength(2);
   });
 
-  // Fails until src/portals/portal-client.ts listAll reads past the first page (issue #6 report).
-  it.fails('delegates more tasks than one page of bizproc.task.list holds, in batches of 50', async () => {
+  it('delegates more tasks than one page of bizproc.task.list holds, in batches of 50', async () => {
     await give(5, deal(5), 60);
     const run = await stage.runRobot('delegate_workflow_tasks', { from_user: 'user_5', to_user: 'user_2' }, deal(5));
     expect(run.returned).toEqual({ delegated: '60', not_delegated: '' });
