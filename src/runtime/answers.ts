@@ -59,6 +59,9 @@ export class AnswerSender {
         take: BATCH_SIZE,
       });
       if (due.length === 0) return this.scheduleLater(portalId);
+      // Marked before the batch leaves: a row still marked at the next flush was out when the
+      // process died, and the portal may have taken it.
+      await prisma.pendingAnswer.updateMany({ where: { id: { in: due.map((a) => a.id) } }, data: { inFlightAt: new Date() } });
 
       let outcomes;
       try {
@@ -68,7 +71,8 @@ export class AnswerSender {
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         const retryable = error instanceof PortalUnavailableError || (error instanceof PortalCallError && error.transient) || !(error instanceof PortalCallError);
-        await this.postpone(due, reason, retryable);
+        const answered = error instanceof PortalCallError && error.status >= 400;
+        await this.postpone(due, reason, retryable, answered);
         log.warn({ reason, answers: due.length }, 'answers postponed');
         return this.scheduleLater(portalId);
       }
@@ -82,6 +86,13 @@ export class AnswerSender {
             continue;
           }
           const refusal = new PortalCallError(answer.method, outcome.error, outcome.description, 400);
+          if (answer.inFlightAt && answer.method === 'bizproc.event.send' && isFinalRefusal(refusal)) {
+            // Sent before a crash with its outcome unknown, now refused as no longer awaited: the
+            // portal took it the first time (an event token is spent by its first answer).
+            await tx.pendingAnswer.delete({ where: { id: answer.id } });
+            if (answer.callId !== null) await markAnswered(tx, answer.callId);
+            continue;
+          }
           if (isFinalRefusal(refusal) || answer.attempts + 1 >= MAX_ATTEMPTS) {
             await tx.pendingAnswer.delete({ where: { id: answer.id } });
             if (answer.method === 'bizproc.event.send' && answer.callId !== null) {
@@ -91,7 +102,7 @@ export class AnswerSender {
           } else {
             await tx.pendingAnswer.update({
               where: { id: answer.id },
-              data: { attempts: { increment: 1 }, lastError: `${outcome.error} ${outcome.description}`, notBefore: backoff(answer.attempts + 1) },
+              data: { attempts: { increment: 1 }, lastError: `${outcome.error} ${outcome.description}`, notBefore: backoff(answer.attempts + 1), inFlightAt: null },
             });
           }
         }
@@ -99,7 +110,12 @@ export class AnswerSender {
     }
   }
 
-  private async postpone(due: Array<{ id: bigint; attempts: number; callId: bigint | null; method: string }>, reason: string, retryable: boolean) {
+  private async postpone(
+    due: Array<{ id: bigint; attempts: number; callId: bigint | null; method: string }>,
+    reason: string,
+    retryable: boolean,
+    answered: boolean,
+  ) {
     await this.deps.prisma.$transaction(async (tx) => {
       for (const answer of due) {
         if (!retryable || answer.attempts + 1 >= MAX_ATTEMPTS) {
@@ -110,7 +126,8 @@ export class AnswerSender {
         } else {
           await tx.pendingAnswer.update({
             where: { id: answer.id },
-            data: { attempts: { increment: 1 }, lastError: reason.slice(0, 1000), notBefore: backoff(answer.attempts + 1) },
+            // A refusal the portal answered (503, 429) means the batch was not processed.
+            data: { attempts: { increment: 1 }, lastError: reason.slice(0, 1000), notBefore: backoff(answer.attempts + 1), ...(answered ? { inFlightAt: null } : {}) },
           });
         }
       }

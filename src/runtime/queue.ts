@@ -20,6 +20,9 @@ export interface QueueSettings {
   heartbeatSeconds: number;
 }
 
+/** How soon a job of a process that died (no heartbeat) is noticed and run elsewhere. */
+const RECOVERY = { superviseIntervalSeconds: 5, monitorIntervalSeconds: 5 };
+
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = { callRetryLimit: 6, heartbeatSeconds: 10 };
 
 export async function startQueue(
@@ -29,8 +32,8 @@ export async function startQueue(
 ): Promise<PgBoss> {
   const boss =
     db.kind === 'embedded'
-      ? new PgBoss({ db: fromPglite(db.pglite!), schema: 'pgboss', useListenNotify: true })
-      : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, useListenNotify: true });
+      ? new PgBoss({ db: fromPglite(db.pglite!), schema: 'pgboss', useListenNotify: true, ...RECOVERY })
+      : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, useListenNotify: true, ...RECOVERY });
   boss.on('error', (error: Error) => logger.error({ err: error }, 'job queue error'));
   await boss.start();
   await boss.createQueue(QUEUES.calls, {
