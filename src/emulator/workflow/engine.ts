@@ -240,8 +240,9 @@ export class WorkflowRuntime implements WorkflowEngine {
       return;
     }
     const properties: Record<string, unknown> = {};
-    for (const name of Object.keys(registration.properties)) {
-      const value = node.Properties[name];
+    for (const [name, declared] of Object.entries(registration.properties)) {
+      // As a portal does: a property the step leaves unset takes the registered Default.
+      const value = node.Properties[name] ?? declared.Default;
       properties[name] = value === undefined ? null : this.resolve(portal, instance, value);
     }
     const timeoutSeconds = Number(node.Properties.TimeoutDuration ?? 0) || 0;
