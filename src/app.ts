@@ -40,6 +40,8 @@ export interface AppSettings {
   rateLimit: { drainPerSec: number; capacity: number };
   /** robot calls this process runs at once; 0 = this process runs no workers */
   workerConcurrency: number;
+  /** answers per `batch` request (1 = no batching); default 50, the portal's limit */
+  answerBatchSize?: number;
 }
 
 export interface AppDatabase {
@@ -96,7 +98,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
 
   const frameAuth = new FrameAuth(store);
   const executor = new Executor({ prisma: db.prisma, boss, clients, catalog, logger });
-  const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger });
+  const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger, batchSize: settings.answerBatchSize ?? 50 });
   const stopWorkers =
     settings.workerConcurrency > 0
       ? await startWorkers(boss, executor, answers, { callConcurrency: settings.workerConcurrency, answerConcurrency: 2 })

@@ -25,6 +25,7 @@ export interface Config {
   logLevel: string;
   rateLimit: { drainPerSec: number; capacity: number };
   workerConcurrency: number;
+  answerBatchSize: number;
   /** settings that fell back to development values (warned about once) */
   developmentDefaults: string[];
 }
@@ -65,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       capacity: number(env, 'PORTAL_RATE_BURST', 40, 1, 10_000),
     },
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 8, 0, 256),
+    answerBatchSize: integer(env, 'ANSWER_BATCH_SIZE', 50, 1, 50),
     developmentDefaults,
   };
   return config;

@@ -15,7 +15,6 @@ export type AnswerMethod = 'bizproc.event.send' | 'bizproc.activity.log';
 
 type Tx = Prisma.TransactionClient;
 
-const BATCH_SIZE = 50;
 const MAX_ATTEMPTS = 12;
 
 /** Queues an answer and makes sure a flush for its portal is pending, inside the caller's transaction. */
@@ -45,10 +44,10 @@ function isFinalRefusal(error: { code: string; transient: boolean }): boolean {
 
 export class AnswerSender {
   constructor(
-    private readonly deps: { prisma: PrismaClient; boss: PgBoss; clients: PortalClients; logger: Logger },
+    private readonly deps: { prisma: PrismaClient; boss: PgBoss; clients: PortalClients; logger: Logger; batchSize: number },
   ) {}
 
-  /** Sends every due answer of a portal, 50 a batch, until none is left or the portal pushes back. */
+  /** Sends every due answer of a portal, up to batchSize (≤ 50) a batch, until none is left or the portal pushes back. */
   async flush(portalId: number): Promise<void> {
     const { prisma } = this.deps;
     const log = this.deps.logger.child({ portalId });
@@ -56,7 +55,7 @@ export class AnswerSender {
       const due = await prisma.pendingAnswer.findMany({
         where: { portalId, notBefore: { lte: new Date() } },
         orderBy: { id: 'asc' },
-        take: BATCH_SIZE,
+        take: this.deps.batchSize,
       });
       if (due.length === 0) return this.scheduleLater(portalId);
       // Marked before the batch leaves: a row still marked at the next flush was out when the

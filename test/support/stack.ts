@@ -20,7 +20,9 @@ import { freePort } from './process.ts';
 export interface StackOptions {
   emulator?: EmulatorOptions;
   workerConcurrency?: number;
+  answerBatchSize?: number;
   rateLimit?: { drainPerSec: number; capacity: number };
+  logLevel?: string;
   /** an existing database (several app instances on one database) */
   database?: FreshDatabase;
 }
@@ -76,7 +78,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         done();
       },
     });
-    const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'debug', sink);
+    const logger = createLogger(options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'debug', sink);
     const port = await freePort();
     const appUrl = `http://127.0.0.1:${port}`;
     const clientId = `local.${randomBytes(6).toString('hex')}.test`;
@@ -93,6 +95,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         tokenKeys,
         rateLimit: options.rateLimit ?? { drainPerSec: 2, capacity: 40 },
         workerConcurrency: options.workerConcurrency ?? 4,
+        answerBatchSize: options.answerBatchSize,
       },
       database.db,
       logger,
