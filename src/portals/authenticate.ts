@@ -12,9 +12,9 @@ export async function authenticatePortalRequest(store: PortalStore, auth: Record
   if (typeof memberId !== 'string' || memberId === '' || memberId.length > 64) {
     return { ok: false, reason: 'auth[member_id] is missing' };
   }
-  const portal = await store.findByMemberId(memberId);
+  const portal = await store.findAuthenticated(memberId, auth?.application_token);
   // The same answer for an unknown portal and a wrong token: a caller learns nothing of who is installed.
-  if (!portal || !(await store.applicationTokenMatches(memberId, auth?.application_token))) {
+  if (!portal) {
     return { ok: false, reason: 'unknown portal or application_token mismatch' };
   }
   return { ok: true, portal };

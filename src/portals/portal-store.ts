@@ -72,6 +72,12 @@ export class PortalStore {
     return withoutSecrets(portal);
   }
 
+  /** The portal, if the presented application_token matches its stored one (one query, constant-time compare). */
+  async findAuthenticated(memberId: string, presented: unknown): Promise<PortalRecord | null> {
+    const portal = await this.prisma.portal.findUnique({ where: { memberId } });
+    return portal && applicationTokenMatches(portal.applicationTokenHash, presented) ? withoutSecrets(portal) : null;
+  }
+
   /** Constant-time check of a presented application_token against the stored one. */
   async applicationTokenMatches(memberId: string, presented: unknown): Promise<boolean> {
     const portal = await this.prisma.portal.findUnique({
