@@ -87,6 +87,27 @@ describe('a robot call end to end', () => {
     expect(await stack.database.db.prisma.handlerCall.count({ where: { eventToken: 'dup-token' } })).toBe(1);
   });
 
+  it('a call whose workflow stopped waiting (timeout_duration) is abandoned and recorded, not answered', async () => {
+    const body = new URLSearchParams({
+      workflow_id: 'wf-late',
+      code: 'hash_value',
+      'document_id[0]': 'crm',
+      'document_id[1]': 'CCrmDocumentDeal',
+      'document_id[2]': 'DEAL_1',
+      event_token: 'tok-late',
+      'properties[value]': 'x',
+      use_subscription: 'Y',
+      timeout_duration: '5',
+      ts: String(Math.floor(Date.now() / 1000) - 60),
+      'auth[member_id]': member,
+      'auth[application_token]': applicationToken,
+    }).toString();
+    expect((await fetch(`${stack.appUrl}/handlers/hash_value`, { method: 'POST', headers: FORM, body })).status).toBe(200);
+    const call = await waitFor(() => stack.database.db.prisma.handlerCall.findFirst({ where: { eventToken: 'tok-late', finishedAt: { not: null } } }));
+    expect(call).toMatchObject({ status: 'timed_out', answeredAt: null, error: expect.stringContaining('timeout_duration') });
+    expect(await stack.database.db.prisma.pendingAnswer.count({ where: { callId: call.id } })).toBe(0);
+  });
+
   it('bad calls get a clear 4xx, never a 5xx', async () => {
     const valid: Record<string, string> = {
       workflow_id: 'wf',
