@@ -9,6 +9,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { FrameAuth } from './admin/frame-auth.ts';
+import type { Config } from './config.ts';
 import { callsRoute } from './admin/calls-route.ts';
 import { registrationRoute } from './admin/registration-route.ts';
 import { statusRoute } from './admin/status-route.ts';
@@ -19,7 +20,7 @@ import { Installer, type PortalHook } from './lifecycle/installer.ts';
 import { PortalClients } from './portals/portal-client.ts';
 import { PortalStore } from './portals/portal-store.ts';
 import { RateBudget } from './portals/rate-budget.ts';
-import { TokenCipher, type KeyRing } from './portals/token-cipher.ts';
+import { TokenCipher } from './portals/token-cipher.ts';
 import { loadCatalog, type Catalog } from './robots/catalog.ts';
 import { handlerRoute } from './robots/handler-route.ts';
 import { syncRegistration } from './robots/registration.ts';
@@ -28,21 +29,12 @@ import { Executor } from './runtime/executor.ts';
 import { startQueue } from './runtime/queue.ts';
 import { startWorkers } from './runtime/workers.ts';
 
-export interface AppSettings {
-  appBaseUrl: string;
-  clientId: string;
-  clientSecret: string;
-  /** app.info's CODE for this app: the client id for local apps, the app code for marketplace ones */
-  appCode: string;
-  oauthUrl: string;
-  bx24Url: string;
-  tokenKeys: KeyRing;
-  rateLimit: { drainPerSec: number; capacity: number };
-  /** robot calls this process runs at once; 0 = this process runs no workers */
-  workerConcurrency: number;
-  /** answers per `batch` request (1 = no batching); default 50, the portal's limit */
-  answerBatchSize?: number;
-}
+/** What the app needs of the configuration (see config.ts for each setting). */
+export type AppSettings = Pick<
+  Config,
+  'appBaseUrl' | 'clientId' | 'clientSecret' | 'appCode' | 'oauthUrl' | 'bx24Url' | 'tokenKeys' | 'rateLimit' | 'workerConcurrency'
+> &
+  Partial<Pick<Config, 'answerBatchSize'>>;
 
 export interface AppDatabase {
   prisma: PrismaClient;

@@ -9,6 +9,19 @@ describe('a robot call end to end', () => {
   let stack: Stack;
   let member: string;
   let applicationToken: string;
+  /** A queue-server call to hash_value, as a portal would send it, with fields replaced or added. */
+  const callBody = (fields: Record<string, string>) =>
+    new URLSearchParams({
+      workflow_id: 'wf',
+      code: 'hash_value',
+      'document_id[0]': 'crm',
+      'document_id[1]': 'CCrmDocumentDeal',
+      'document_id[2]': 'DEAL_1',
+      'properties[value]': 'x',
+      'auth[member_id]': member,
+      'auth[application_token]': applicationToken,
+      ...fields,
+    }).toString();
   beforeAll(async () => {
     stack = await startStack({ emulator: { rateLimit: { drainPerSec: 20, maxBurst: 200 } }, rateLimit: { drainPerSec: 20, capacity: 150 } });
     member = stack.memberId(0);
@@ -67,19 +80,7 @@ describe('a robot call end to end', () => {
   });
 
   it('the same event_token twice is stored and run once', async () => {
-    const body = (token: string) =>
-      new URLSearchParams({
-        workflow_id: 'wf-dup',
-        code: 'hash_value',
-        'document_id[0]': 'crm',
-        'document_id[1]': 'CCrmDocumentDeal',
-        'document_id[2]': 'DEAL_1',
-        event_token: token,
-        'properties[value]': 'x',
-        use_subscription: 'N',
-        'auth[member_id]': member,
-        'auth[application_token]': applicationToken,
-      }).toString();
+    const body = (token: string) => callBody({ workflow_id: 'wf-dup', event_token: token, use_subscription: 'N' });
     const a = await fetch(`${stack.appUrl}/handlers/hash_value`, { method: 'POST', headers: FORM, body: body('dup-token') });
     const b = await fetch(`${stack.appUrl}/handlers/hash_value`, { method: 'POST', headers: FORM, body: body('dup-token') });
     expect([a.status, b.status]).toEqual([200, 200]);
@@ -88,20 +89,7 @@ describe('a robot call end to end', () => {
   });
 
   it('a call whose workflow stopped waiting (timeout_duration) is abandoned and recorded, not answered', async () => {
-    const body = new URLSearchParams({
-      workflow_id: 'wf-late',
-      code: 'hash_value',
-      'document_id[0]': 'crm',
-      'document_id[1]': 'CCrmDocumentDeal',
-      'document_id[2]': 'DEAL_1',
-      event_token: 'tok-late',
-      'properties[value]': 'x',
-      use_subscription: 'Y',
-      timeout_duration: '5',
-      ts: String(Math.floor(Date.now() / 1000) - 60),
-      'auth[member_id]': member,
-      'auth[application_token]': applicationToken,
-    }).toString();
+    const body = callBody({ workflow_id: 'wf-late', event_token: 'tok-late', use_subscription: 'Y', timeout_duration: '5', ts: String(Math.floor(Date.now() / 1000) - 60) });
     expect((await fetch(`${stack.appUrl}/handlers/hash_value`, { method: 'POST', headers: FORM, body })).status).toBe(200);
     const call = await waitFor(() => stack.database.db.prisma.handlerCall.findFirst({ where: { eventToken: 'tok-late', finishedAt: { not: null } } }));
     expect(call).toMatchObject({ status: 'timed_out', answeredAt: null, error: expect.stringContaining('timeout_duration') });
@@ -109,17 +97,7 @@ describe('a robot call end to end', () => {
   });
 
   it('bad calls get a clear 4xx, never a 5xx', async () => {
-    const valid: Record<string, string> = {
-      workflow_id: 'wf',
-      code: 'hash_value',
-      'document_id[0]': 'crm',
-      'document_id[1]': 'CCrmDocumentDeal',
-      'document_id[2]': 'DEAL_1',
-      event_token: 'tok-bad',
-      'properties[value]': 'x',
-      'auth[member_id]': member,
-      'auth[application_token]': applicationToken,
-    };
+    const valid = Object.fromEntries(new URLSearchParams(callBody({ event_token: 'tok-bad' })));
     const post = (path: string, body: string, headers: Record<string, string> = FORM) => fetch(`${stack.appUrl}${path}`, { method: 'POST', headers, body });
     const without = (key: string) => new URLSearchParams(Object.entries(valid).filter(([k]) => k !== key)).toString();
     const cases: Array<[string, Promise<Response>, number, RegExp]> = [
@@ -143,18 +121,7 @@ describe('a robot call end to end', () => {
   });
 
   it('brackets deeper than a call can have are folded by the parser limit and ignored, not a crash', async () => {
-    const body = new URLSearchParams({
-      workflow_id: 'wf-deep',
-      code: 'hash_value',
-      'document_id[0]': 'crm',
-      'document_id[1]': 'CCrmDocumentDeal',
-      'document_id[2]': 'DEAL_1',
-      event_token: 'tok-deep',
-      'properties[value]': 'x',
-      use_subscription: 'N',
-      'auth[member_id]': member,
-      'auth[application_token]': applicationToken,
-    }).toString();
+    const body = callBody({ workflow_id: 'wf-deep', event_token: 'tok-deep', use_subscription: 'N' });
     const response = await fetch(`${stack.appUrl}/handlers/hash_value`, { method: 'POST', headers: FORM, body: `${body}&properties${'[a]'.repeat(40)}=1` });
     expect(response.status).toBe(200);
     const call = await stack.database.db.prisma.handlerCall.findFirstOrThrow({ where: { eventToken: 'tok-deep' } });

@@ -8,6 +8,19 @@ describe('token refresh: once per portal, across processes', () => {
   const member = () => stack.memberId(0);
   const refreshes = async () => (await stack.control('GET', '/_emulator/stats'))[member()]?.refreshes ?? 0;
 
+  /** The environment of test/support/call-portal.ts: this stack's database, OAuth server and key. */
+  const callerEnv = (extra: Record<string, string>) => ({
+    DATABASE_URL: stack.database.url,
+    OAUTH_URL: `${stack.emulatorUrl}/oauth/token/`,
+    CLIENT_ID: stack.clientId,
+    CLIENT_SECRET: stack.clientSecret,
+    KEY: stack.tokenKeys.current.key.toString('hex'),
+    KEY_ID: stack.tokenKeys.current.id,
+    PORTAL_ID: String(portalId),
+    START_AT: String(Date.now() + 4000),
+    ...extra,
+  });
+
   beforeAll(async () => {
     stack = await startStack({ emulator: { portals: 1, rateLimit: { drainPerSec: 100, maxBurst: 1000 } }, rateLimit: { drainPerSec: 100, capacity: 500 } });
     await stack.install(member(), 'headless');
@@ -27,17 +40,7 @@ describe('token refresh: once per portal, across processes', () => {
   it('50 concurrent calls across three processes sharing the database cause exactly one refresh, and all succeed', async () => {
     await stack.control('POST', `/_emulator/portals/${member()}/expire-tokens`);
     const before = await refreshes();
-    const startAt = Date.now() + 4000;
-    const env = {
-      DATABASE_URL: stack.database.url,
-      OAUTH_URL: `${stack.emulatorUrl}/oauth/token/`,
-      CLIENT_ID: stack.clientId,
-      CLIENT_SECRET: stack.clientSecret,
-      KEY: stack.tokenKeys.current.key.toString('hex'),
-      KEY_ID: stack.tokenKeys.current.id,
-      PORTAL_ID: String(portalId),
-      START_AT: String(startAt),
-    };
+    const env = callerEnv({});
     const runs = [17, 17, 16].map((count) => spawnTs('test/support/call-portal.ts', { ...env, COUNT: String(count) }));
     const codes = await Promise.all(runs.map((r) => r.exited));
     const outputs = runs.map((r) => JSON.parse(r.stdout().trim()) as { ok: number; failed: number; errors: string[] });
@@ -50,19 +53,7 @@ describe('token refresh: once per portal, across processes', () => {
   it('three processes share one request budget per portal: the portal never answers QUERY_LIMIT_EXCEEDED', async () => {
     await stack.control('PUT', '/_emulator/config', { rateLimit: { drainPerSec: 10, maxBurst: 50 } });
     await stack.control('DELETE', '/_emulator/stats');
-    const env = {
-      DATABASE_URL: stack.database.url,
-      OAUTH_URL: `${stack.emulatorUrl}/oauth/token/`,
-      CLIENT_ID: stack.clientId,
-      CLIENT_SECRET: stack.clientSecret,
-      KEY: stack.tokenKeys.current.key.toString('hex'),
-      KEY_ID: stack.tokenKeys.current.id,
-      PORTAL_ID: String(portalId),
-      START_AT: String(Date.now() + 4000),
-      RATE_PER_SEC: '10',
-      RATE_BURST: '40',
-      COUNT: '40',
-    };
+    const env = callerEnv({ RATE_PER_SEC: '10', RATE_BURST: '40', COUNT: '40' });
     const runs = [0, 1, 2].map(() => spawnTs('test/support/call-portal.ts', env));
     expect(await Promise.all(runs.map((r) => r.exited))).toEqual([0, 0, 0]);
     const outputs = runs.map((r) => JSON.parse(r.stdout().trim()) as { ok: number; errors: string[] });
