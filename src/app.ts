@@ -11,6 +11,7 @@ import type { PrismaClient } from './generated/prisma/client.ts';
 import { FrameAuth } from './admin/frame-auth.ts';
 import type { Config } from './config.ts';
 import { callsRoute } from './admin/calls-route.ts';
+import { pagesRoute } from './admin/pages-route.ts';
 import { registrationRoute } from './admin/registration-route.ts';
 import { statusRoute } from './admin/status-route.ts';
 import { bindAppEvents } from './lifecycle/bind-events.ts';
@@ -110,6 +111,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(registrationRoute, { auth: frameAuth, syncPortal });
       await app.register(statusRoute, { auth: frameAuth, clients, catalog });
       await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma, boss });
+      await app.register(pagesRoute, { bx24Url: settings.bx24Url });
     },
     async stop() {
       await stopWorkers();

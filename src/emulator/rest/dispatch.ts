@@ -67,7 +67,22 @@ function takeFromBucket(state: EmulatorState, portal: Portal): boolean {
 }
 
 /** Who is calling: an OAuth token in an app's context, or a webhook with a user's rights. */
-export function authenticate(state: EmulatorState, token: string | undefined, webhook: { userId: number; code: string } | null): CallContext {
+export function authenticate(
+  state: EmulatorState,
+  token: string | undefined,
+  webhook: { userId: number; code: string } | null,
+  host?: string,
+): CallContext {
+  const context = authenticateAnywhere(state, token, webhook);
+  // A portal answers only its own tokens and webhooks: on another portal's host they are unknown.
+  const hostPortal = host ? [...state.portals.values()].find((p) => p.domain === host) : undefined;
+  if (hostPortal && hostPortal !== context.portal) {
+    throw webhook ? new RestError('NO_AUTH_FOUND', 'Wrong authorization data', 401) : new RestError('invalid_token', 'Unable to get application by token', 401);
+  }
+  return context;
+}
+
+function authenticateAnywhere(state: EmulatorState, token: string | undefined, webhook: { userId: number; code: string } | null): CallContext {
   if (webhook) {
     for (const portal of state.portals.values()) {
       const hook = portal.webhooks.get(webhook.code);
@@ -116,7 +131,7 @@ export const restRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (a
       return to.code(error.status).send({ error: error.code, error_description: error.description });
     };
     try {
-      const call = authenticate(state, token, webhook);
+      const call = authenticate(state, token, webhook, request.headers.host);
       portal = call.portal;
       const fault = state.faults.take(method, portal.memberId);
       if (fault && (await state.faults.apply(fault, reply))) {
