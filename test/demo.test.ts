@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { loadCatalog } from '../src/robots/catalog.ts';
+import { spawnTs } from './support/process.ts';
+
+describe('npm run demo', () => {
+  it('installs the app in an emulated portal, runs every robot in one workflow, and exits 0', async () => {
+    const run = spawnTs('src/cli/demo.ts', {});
+    const code = await run.exited;
+    const output = run.stdout();
+    expect(code, output + run.stderr()).toBe(0);
+    for (const robot of (await loadCatalog()).keys()) expect(output).toMatch(new RegExp(`✓ ${robot} +as expected`));
+    expect(output).toContain('answered as expected.');
+  }, 180_000);
+});
