@@ -196,3 +196,23 @@ describe('the emulator through the official SDK', () => {
     console.log(`rate limit: ${passed} of 60 passed at once; ${more} of 20 after 5 s`);
   });
 });
+
+describe('npm run emulator', () => {
+  it('prints one JSON line when ready: base URL, OAuth URL, and each portal with its webhook', async () => {
+    const { spawnTs, waitFor } = await import('./support/process.ts');
+    const run = spawnTs('src/emulator/main.ts', { EMULATOR_PORT: '0', EMULATOR_PORTALS: '2' });
+    try {
+      const line = await waitFor(async () => run.stdout().split('\n')[0]!.trim() || null, 30_000, 'the ready line');
+      const ready = JSON.parse(line);
+      expect(ready.oauthUrl).toBe(`${ready.baseUrl}/oauth/token/`);
+      expect(ready.portals).toHaveLength(2);
+      const [portal] = ready.portals;
+      expect(portal).toMatchObject({ memberId: expect.stringMatching(/^[0-9a-f]{32}$/), adminUserId: 1, clientEndpoint: `http://${portal.domain}/rest/` });
+      const answer = await (await fetch(`${portal.webhookUrl}profile.json`)).json();
+      expect(answer.result).toMatchObject({ ID: '1', ADMIN: true });
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    }
+  });
+});
