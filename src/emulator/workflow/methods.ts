@@ -113,6 +113,14 @@ function taskRow(task: Task) {
   };
 }
 
+const notAllowed = () => new RestError('1048582', 'Action on the task is not allowed', 400);
+
+/** Records a change of a task of the tasks module and answers as the methods do: `{task}`. */
+function changed(task: Task, change: Partial<Task>) {
+  Object.assign(task, change, { changedDate: new Date().toISOString() });
+  return { task: taskRow(task) };
+}
+
 function taskOf(call: CallContext, id: unknown): Task {
   const n = Number(id);
   if (id === undefined || id === null || id === '') throw new RestError('100', 'CTaskItem All parameters in the constructor must have real class type', 400);
@@ -416,10 +424,8 @@ export const workflowMethods: Record<string, MethodDefinition> = {
     scope: 'task',
     handler(call, params) {
       const task = taskOf(call, param(params, 'taskId'));
-      if (task.responsibleId !== call.user.id && !call.user.isAdmin) throw new RestError('1048582', 'Action on the task is not allowed', 400);
-      task.status = task.taskControl && task.createdBy !== call.user.id ? 4 : 5;
-      task.changedDate = new Date().toISOString();
-      return { task: taskRow(task) };
+      if (task.responsibleId !== call.user.id && !call.user.isAdmin) throw notAllowed();
+      return changed(task, { status: task.taskControl && task.createdBy !== call.user.id ? 4 : 5 });
     },
   },
   'tasks.task.approve': {
@@ -427,10 +433,8 @@ export const workflowMethods: Record<string, MethodDefinition> = {
     handler(call, params) {
       const task = taskOf(call, param(params, 'taskId'));
       const allowed = (task.createdBy === call.user.id || call.user.isAdmin) && task.taskControl && task.status === 4;
-      if (!allowed) throw new RestError('1048582', 'Action on the task is not allowed', 400);
-      task.status = 5;
-      task.changedDate = new Date().toISOString();
-      return { task: taskRow(task) };
+      if (!allowed) throw notAllowed();
+      return changed(task, { status: 5 });
     },
   },
   'tasks.task.delegate': {
@@ -444,9 +448,7 @@ export const workflowMethods: Record<string, MethodDefinition> = {
       if (!mayDelegate || !to || !to.active || !to.canReceiveDelegation || task.status === 5) {
         throw new RestError('0', 'Action on the task is not allowed', 400);
       }
-      task.responsibleId = to.id;
-      task.changedDate = new Date().toISOString();
-      return { task: taskRow(task) };
+      return changed(task, { responsibleId: to.id });
     },
   },
 };
