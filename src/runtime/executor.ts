@@ -82,7 +82,11 @@ export class Executor {
       if (error instanceof HandlerError) {
         return this.finish(call, { kind: 'error', message: error.message, returnValues: error.returnValues }, log);
       }
-      const transient = (error instanceof PortalCallError && error.transient) || error instanceof PortalUnavailableError;
+      if (error instanceof PortalUnavailableError) {
+        // Retrying cannot help until an administrator opens the app again: say so now.
+        return this.finish(call, { kind: 'error', message: `The portal cannot be reached with the app's tokens: ${error.reason}` }, log);
+      }
+      const transient = error instanceof PortalCallError && error.transient;
       const reason = error instanceof Error ? error.message : String(error);
       if (transient && attempt.retryCount < attempt.retryLimit) {
         await prisma.handlerCall.update({ where: { id: call.id }, data: { error: `attempt ${attempt.retryCount + 1}: ${reason}` } });

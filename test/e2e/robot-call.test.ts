@@ -96,6 +96,20 @@ describe('a robot call end to end', () => {
     expect(await stack.database.db.prisma.pendingAnswer.count({ where: { callId: call.id } })).toBe(0);
   });
 
+  it('a portal whose refresh token is dead fails its calls at once with the reason, and asks for an admin', async () => {
+    const other = stack.memberId(1);
+    const { applicationToken: token } = await stack.install(other, 'headless');
+    await stack.control('POST', `/_emulator/portals/${other}/revoke-refresh`);
+    await stack.control('POST', `/_emulator/portals/${other}/expire-tokens`);
+    const body = callBody({ workflow_id: 'wf-dead', event_token: 'tok-dead', code: 'find_user', 'properties[user]': 'user_3', 'auth[member_id]': other, 'auth[application_token]': token });
+    expect((await fetch(`${stack.appUrl}/handlers/find_user`, { method: 'POST', headers: FORM, body })).status).toBe(200);
+    const started = Date.now();
+    const call = await waitFor(() => stack.database.db.prisma.handlerCall.findFirst({ where: { eventToken: 'tok-dead', finishedAt: { not: null } } }), 20_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(call).toMatchObject({ status: 'running', attempts: 1, error: expect.stringContaining('an administrator must open the app again') });
+    expect(await stack.database.db.prisma.portal.findUniqueOrThrow({ where: { memberId: other } })).toMatchObject({ state: 'needs_reauth' });
+  });
+
   it('bad calls get a clear 4xx, never a 5xx', async () => {
     const valid = Object.fromEntries(new URLSearchParams(callBody({ event_token: 'tok-bad' })));
     const post = (path: string, body: string, headers: Record<string, string> = FORM) => fetch(`${stack.appUrl}${path}`, { method: 'POST', headers, body });
