@@ -6,6 +6,8 @@ export default defineHandler({
   code: 'start_workflow',
   kind: 'both',
   config: {
+    // Settings open in the app's own page (/placement/start_workflow), where values are checked before saving.
+    USE_PLACEMENT: 'Y',
     NAME: { en: 'Start a workflow', ru: 'Запустить бизнес-процесс', de: 'Workflow starten' },
     DESCRIPTION: {
       en: 'Starts a workflow from a template on this document or on another one, and returns the new workflow’s ID.',

@@ -14,6 +14,8 @@ import { callsRoute } from './admin/calls-route.ts';
 import { pagesRoute } from './admin/pages-route.ts';
 import { registrationRoute } from './admin/registration-route.ts';
 import { statusRoute } from './admin/status-route.ts';
+import { tasksRoute } from './admin/tasks-route.ts';
+import { workflowsRoute } from './admin/workflows-route.ts';
 import { bindAppEvents } from './lifecycle/bind-events.ts';
 import { eventsRoute } from './lifecycle/events-route.ts';
 import { installRoute } from './lifecycle/install-route.ts';
@@ -111,7 +113,9 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(registrationRoute, { auth: frameAuth, syncPortal });
       await app.register(statusRoute, { auth: frameAuth, clients, catalog });
       await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma, boss });
-      await app.register(pagesRoute, { bx24Url: settings.bx24Url });
+      await app.register(workflowsRoute, { auth: frameAuth, clients, prisma: db.prisma });
+      await app.register(tasksRoute, { auth: frameAuth, clients });
+      await app.register(pagesRoute, { bx24Url: settings.bx24Url, catalog });
     },
     async stop() {
       await stopWorkers();

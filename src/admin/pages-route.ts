@@ -1,23 +1,44 @@
 /**
  * The app's pages in the Bitrix24 frame: /app (the main page; Bitrix24 opens it with a POST)
- * and /placement/:code (a robot's settings page), plus their scripts under /public/.
+ * and /placement/:code (a robot's settings page, its PLACEMENT_HANDLER), plus their built
+ * scripts and styles under /public/ (`npm run build` writes public/dist from public/src).
  */
-import { readFileSync } from 'node:fs';
-import type { FastifyPluginAsync } from 'fastify';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Catalog } from '../robots/catalog.ts';
 
-const page = (file: string) => readFileSync(new URL(`../../public/${file}`, import.meta.url), 'utf8');
-const SCRIPTS = new Set(['app.js']);
+const PUBLIC = new URL('../../public/', import.meta.url);
+const DIST = new URL('dist/', PUBLIC);
 
-export const pagesRoute: FastifyPluginAsync<{ bx24Url: string }> = async (app, { bx24Url }) => {
-  const main = page('app.html').replace('{{BX24_URL}}', bx24Url.replace(/[<>"']/g, ''));
-  const serveMain = async (_request: unknown, reply: import('fastify').FastifyReply) => reply.type('text/html').send(main);
-  app.get('/app', serveMain);
-  app.post('/app', serveMain);
-  // A robot's settings page opens the main page's frame context; its own editor comes with #7.
-  app.get('/placement/:code', serveMain);
-  app.post('/placement/:code', serveMain);
-  app.get<{ Params: { file: string } }>('/public/:file', async (request, reply) => {
-    if (!SCRIPTS.has(request.params.file)) return reply.code(404).send({ error: 'NOT_FOUND', error_description: 'no such file' });
-    return reply.type('text/javascript').send(page(request.params.file));
-  });
+export const pagesRoute: FastifyPluginAsync<{ bx24Url: string; catalog: Catalog }> = async (app, { bx24Url, catalog }) => {
+  const bx24Src = bx24Url.replace(/[<>"'\s]/g, '');
+  const page = (file: string) => readFileSync(new URL(file, PUBLIC), 'utf8').replace('{{BX24_URL}}', bx24Src);
+  const pages = { main: page('app.html'), settings: page('settings.html') };
+  // The pages run inside the portal's frame: any portal may embed them; scripts only from us and the BX24 library.
+  const bx24Origin = /^(?:https?:)?\/\/([^/]+)/.exec(bx24Src)?.[0] ?? '';
+  const policy = `default-src 'self'; script-src 'self' ${bx24Origin}; style-src 'self'; img-src 'self' data:; frame-ancestors *; base-uri 'none'; form-action 'none'`;
+  const built = existsSync(new URL('app.js', DIST));
+  const send = (html: string) => async (_request: unknown, reply: FastifyReply) => {
+    if (!built) return reply.code(503).type('text/plain').send('The pages are not built: run `npm run build`.');
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', policy).header('cache-control', 'no-store').send(html);
+  };
+
+  app.get('/app', send(pages.main));
+  app.post('/app', send(pages.main));
+  const settings = send(pages.settings);
+  const placement = async (request: { params: { code: string } }, reply: FastifyReply) => {
+    const definition = catalog.get(request.params.code);
+    if (!definition || definition.config.USE_PLACEMENT !== 'Y') {
+      return reply.code(404).send({ error: 'NOT_FOUND', error_description: 'no robot of this app has a settings page by that code' });
+    }
+    return settings(request, reply);
+  };
+  app.get<{ Params: { code: string } }>('/placement/:code', placement);
+  app.post<{ Params: { code: string } }>('/placement/:code', placement);
+
+  if (built) {
+    await app.register(fastifyStatic, { root: fileURLToPath(DIST), prefix: '/public/', index: false, wildcard: false, decorateReply: false });
+  }
 };

@@ -15,6 +15,7 @@ import qs from 'qs';
 import type { EmulatorConfig, EmulatorContext, MethodDefinition, Portal, TokenGrant } from './contract.ts';
 import { controlRoutes } from './control.ts';
 import { Faults } from './faults.ts';
+import { frameRoutes } from './frame/portal-frame.ts';
 import { Lifecycle, type EventDelivery } from './lifecycle.ts';
 import { appMethods } from './methods/app.ts';
 import { robotMethods } from './methods/robots.ts';
@@ -115,6 +116,7 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
   await app.register(oauthRoutes, { state });
   await app.register(restRoutes, { state });
   await app.register(controlRoutes, { state });
+  await app.register(frameRoutes, { state });
   await app.register(workflowControl, { ctx: state, prefix: '/_emulator' });
 
   return {

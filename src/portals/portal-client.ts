@@ -46,7 +46,7 @@ export interface PortalClientDeps {
   logger: Logger;
 }
 
-interface Page<T> {
+export interface Page<T> {
   result: T;
   total: number;
   /** the portal reported a `next` page */
@@ -57,9 +57,10 @@ export class PortalClient implements PortalRest {
   constructor(
     readonly portal: PortalRecord,
     tokens: PortalTokens,
-    private readonly deps: PortalClientDeps & { onUnavailable?: (portalId: number) => void },
+    private readonly deps: PortalClientDeps & { onUnavailable?: (portalId: number) => void; userSession?: boolean },
   ) {
     this.tokens = tokens;
+    this.userSession = deps.userSession === true;
     const expiresMs = tokens.expiresAt ?? Date.now() + 3_600_000;
     this.b24 = new B24OAuth(
       {
@@ -89,6 +90,8 @@ export class PortalClient implements PortalRest {
     );
     this.b24.offClientSideWarning();
     this.b24.setCustomRefreshAuth(async () => {
+      // A page user's token is refreshed by their page (BX24.refreshAuth), never by us.
+      if (this.userSession) throw new PortalCallError('refresh', 'expired_token', 'the page’s token has expired: reload the page', 401);
       // A 401 for a request sent before this client adopted its current token is stale: the SDK
       // coalesces only refreshes in flight, so without this a burst would refresh again.
       if (!this.distrustCurrent && Date.now() - this.adoptedAt < STALE_401_WINDOW_MS) return this.refreshAnswer(this.tokens);
@@ -101,6 +104,7 @@ export class PortalClient implements PortalRest {
   }
 
   private tokens: PortalTokens;
+  private readonly userSession: boolean;
   private adoptedAt = 0;
   /** set while a call is retried because the token just adopted was refused too */
   private distrustCurrent = false;
@@ -130,6 +134,11 @@ export class PortalClient implements PortalRest {
 
   async call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
     return (await this.request<T>(method, params)).result;
+  }
+
+  /** One page of a list method, with the portal's total and whether more follow. */
+  async page<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<Page<T>> {
+    return this.request<T>(method, params);
   }
 
   async listAll<T = unknown>(method: string, params: Record<string, unknown> = {}, itemsKey?: string): Promise<T[]> {
@@ -189,7 +198,7 @@ export class PortalClient implements PortalRest {
       try {
         return await this.requestOnce<T>(method, params);
       } catch (error) {
-        if (attempt >= 2 || !(error instanceof PortalCallError) || !AUTH_ERRORS.includes(error.code)) throw error;
+        if (this.userSession || attempt >= 2 || !(error instanceof PortalCallError) || !AUTH_ERRORS.includes(error.code)) throw error;
       } finally {
         this.distrustCurrent = false;
       }
@@ -212,6 +221,7 @@ export class PortalClient implements PortalRest {
 
   private toCallError(method: string, error: unknown): Error {
     const cause = error instanceof AjaxError ? error.originalError : error;
+    if (cause instanceof PortalCallError) return cause;
     if (cause instanceof PortalUnavailableError || error instanceof PortalUnavailableError) {
       this.deps.onUnavailable?.(this.portal.id);
       return (cause instanceof PortalUnavailableError ? cause : error) as PortalUnavailableError;
@@ -238,6 +248,16 @@ export class PortalClients {
       client.catch(() => this.clients.delete(portalId));
     }
     return client;
+  }
+
+  /**
+   * A client acting as a user of the app's pages, with the token their frame sent (already
+   * verified by FrameAuth): what they do on the portal is done with their rights, and counts
+   * against the portal's rate budget like any other call of the app.
+   */
+  forUser(portal: PortalRecord, accessToken: string): PortalClient {
+    const tokens: PortalTokens = { accessToken, refreshToken: '', expiresAt: Date.now() + 3_600_000 };
+    return new PortalClient(portal, tokens, { ...this.deps, userSession: true });
   }
 
   /** Drop the cached client after an install or update replaced the portal's tokens. */

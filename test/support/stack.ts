@@ -118,7 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await control('POST', '/_emulator/applications', {
       clientId,
       clientSecret,
-      appUrl,
+      appUrl: `${appUrl}/app`,
       installUrl: `${appUrl}/install`,
       eventUrl: `${appUrl}/events`,
       scopes: ['bizproc', 'task', 'user', 'department', 'placement'],
