@@ -10,6 +10,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import pg from 'pg';
 import { applyMigrations, pendingMigrations } from './migrations.ts';
 
 export interface Database {
@@ -40,7 +41,7 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger, o
   }
   try {
     if (migrate) {
-      const applied = await applyMigrations(adapter);
+      const applied = await migrateOnce(settings.databaseUrl, pglite, adapter);
       if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
     }
   } catch (error) {
@@ -66,4 +67,25 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger, o
       await pglite?.close();
     },
   };
+}
+
+/**
+ * Applies pending migrations, one instance at a time: several instances starting together wait
+ * on one PostgreSQL advisory lock (the schema engine's own lock gives up after 10 s), and an
+ * instance that finds nothing pending never starts the engine at all.
+ */
+async function migrateOnce(databaseUrl: string | undefined, pglite: PGlite | undefined, adapter: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+  if (pglite) {
+    const pending = await pendingMigrations(async (sql) => (await pglite.query<{ migration_name: string }>(sql)).rows);
+    return pending.length > 0 ? applyMigrations(adapter) : [];
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('b24-automation:migrations'))`);
+    const pending = await pendingMigrations(async (sql) => (await client.query<{ migration_name: string }>(sql)).rows);
+    return pending.length > 0 ? await applyMigrations(adapter) : [];
+  } finally {
+    await client.end();
+  }
 }

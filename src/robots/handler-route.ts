@@ -4,7 +4,7 @@
  * worker against the definition, so a call with bad values is still kept and answered through
  * bizproc.event.send with a clear message instead of leaving the workflow waiting.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { authenticatePortalRequest } from '../portals/authenticate.ts';
@@ -30,7 +30,13 @@ export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app,
     if (!parsed.ok) {
       return reply.code(400).send({ error: 'INVALID_CALL', error_description: parsed.errors.join('; ') });
     }
-    const verdict = await authenticatePortalRequest(store, parsed.call.auth);
+    let verdict;
+    try {
+      verdict = await authenticatePortalRequest(store, parsed.call.auth);
+    } catch (error) {
+      request.log.error({ code, workflow: parsed.call.workflowId, err: error }, 'handler call not checked: the database did not answer');
+      return notStored(reply);
+    }
     if (!verdict.ok) {
       request.log.warn({ code, reason: verdict.reason }, 'handler call refused');
       return reply.code(401).send({ error: 'INVALID_APPLICATION_TOKEN', error_description: 'the call could not be authenticated' });
@@ -38,7 +44,14 @@ export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app,
     if (verdict.portal.state !== 'installed') {
       return reply.code(403).send({ error: 'PORTAL_NOT_INSTALLED', error_description: 'the application is not installed on this portal' });
     }
-    const intake = await acceptCall(prisma, boss, verdict.portal.id, parsed.call);
+    let intake;
+    try {
+      intake = await acceptCall(prisma, boss, verdict.portal.id, parsed.call);
+    } catch (error) {
+      // Not stored, so not acknowledged: the portal hears "unavailable", never "accepted".
+      request.log.error({ portal: verdict.portal.memberId, code, workflow: parsed.call.workflowId, err: error }, 'handler call not stored');
+      return notStored(reply);
+    }
     request.log.info(
       { portal: verdict.portal.memberId, code, call: intake.callId.toString(), workflow: parsed.call.workflowId, duplicate: intake.duplicate },
       intake.duplicate ? 'handler call already stored' : 'handler call stored',
@@ -46,3 +59,7 @@ export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app,
     return { result: 'accepted', call: intake.callId.toString() };
   });
 };
+
+function notStored(reply: FastifyReply) {
+  return reply.code(503).header('retry-after', '5').send({ error: 'NOT_STORED', error_description: 'the call could not be stored right now; it was not accepted' });
+}

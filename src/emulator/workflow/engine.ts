@@ -43,7 +43,7 @@ export class WorkflowRuntime implements WorkflowEngine {
   /** spent event tokens (event.send once) */
   readonly spent = new Set<string>();
   /** per event token: how many event.send and activity.log calls the portal took */
-  readonly answers = new Map<string, { eventSend: number; activityLog: number }>();
+  readonly answers = new Map<string, { eventSend: number; activityLog: number; repeated: number }>();
   private readonly taskWaiters = new Map<number, () => void>();
   private readonly finished = new Map<string, Array<(instance: WorkflowInstance) => void>>();
   private nextTaskId = 1;
@@ -133,6 +133,8 @@ export class WorkflowRuntime implements WorkflowEngine {
   eventSend(portal: Portal, token: unknown, returnValues: Record<string, unknown>, logMessage?: string) {
     const [key, waiting] = this.waitingStep(token);
     if (!waiting || this.spent.has(key) || waiting.portal !== portal) {
+      // A second answer to a token already answered: refused, and counted so a test can see it.
+      if (this.spent.has(key)) this.count(key).repeated += 1;
       throw new RestError('ACCESS_DENIED', 'Access denied! The activity is not waiting for an answer.', 403);
     }
     const values: Record<string, unknown> = {};
@@ -160,7 +162,7 @@ export class WorkflowRuntime implements WorkflowEngine {
   }
 
   private count(token: string) {
-    const entry = this.answers.get(token) ?? { eventSend: 0, activityLog: 0 };
+    const entry = this.answers.get(token) ?? { eventSend: 0, activityLog: 0, repeated: 0 };
     this.answers.set(token, entry);
     return entry;
   }

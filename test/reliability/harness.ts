@@ -1,0 +1,228 @@
+/**
+ * The reliability suite's rig: the emulator in this process, the app as real processes
+ * (`node --import tsx src/main.ts`) on one database behind a round-robin TCP balancer (what an
+ * operator puts in front of several instances), streams of workflows, and the summary line:
+ * what the emulator's queue server sent, what the app acknowledged, what the portal got back.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Emulator } from '../../src/emulator/server.ts';
+import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
+import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
+import type { PrismaClient } from '../../src/generated/prisma/client.ts';
+import { freePort, spawnTs, waitFor, type Spawned } from '../support/process.ts';
+
+export const SOAK = process.env.SOAK === '1';
+
+/** Round-robin over the backends that accept a connection; a dead one is skipped. */
+export async function startBalancer(backends: number[]): Promise<{ port: number; close(): Promise<void> }> {
+  let next = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.pause();
+    const tryBackend = (left: number) => {
+      if (left === 0) return client.destroy();
+      const port = backends[next++ % backends.length]!;
+      const upstream = connect(port, '127.0.0.1');
+      upstream.once('connect', () => {
+        sockets.add(upstream);
+        upstream.on('close', () => sockets.delete(upstream));
+        client.pipe(upstream).pipe(client);
+        client.resume();
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+      });
+      upstream.once('error', () => {
+        if (!upstream.readyState || upstream.connecting) tryBackend(left - 1);
+      });
+    };
+    tryBackend(backends.length);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface Instance {
+  index: number;
+  port: number;
+  run: Spawned;
+}
+
+export interface Cluster {
+  appUrl: string;
+  clientId: string;
+  instances: Instance[];
+  /** kill -9 one instance and start it again once it is gone (the balancer skips it meanwhile) */
+  killAndRestart(index: number, downMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(options: {
+  emulator: Emulator;
+  emulatorUrl: string;
+  databaseUrl: string;
+  processes: number;
+  env?: Record<string, string>;
+}): Promise<Cluster> {
+  const ports = await Promise.all(Array.from({ length: options.processes }, () => freePort()));
+  const balancer = await startBalancer(ports);
+  const appUrl = `http://127.0.0.1:${balancer.port}`;
+  const clientId = `local.${randomBytes(5).toString('hex')}.reliability`;
+  const clientSecret = randomBytes(16).toString('hex');
+  const env = (port: number) => ({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    APP_BASE_URL: appUrl,
+    DATABASE_URL: options.databaseUrl,
+    B24_CLIENT_ID: clientId,
+    B24_CLIENT_SECRET: clientSecret,
+    B24_OAUTH_URL: `${options.emulatorUrl}/oauth/token/`,
+    TOKEN_ENCRYPTION_KEY: sharedKey,
+    LOG_LEVEL: process.env.RELIABILITY_LOG_LEVEL ?? 'warn',
+    ...options.env,
+  });
+  const sharedKey = randomBytes(32).toString('hex');
+  const instances: Instance[] = [];
+  const start = async (index: number) => {
+    const port = ports[index]!;
+    const run = spawnTs('src/main.ts', env(port));
+    instances[index] = { index, port, run };
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 90_000, `instance ${index} ready`).catch((error) => {
+      console.log(run.stdout().slice(-2000), run.stderr().slice(-2000));
+      throw error;
+    });
+  };
+  // The first one applies the migrations; the others start on a migrated database.
+  await start(0);
+  await Promise.all(ports.slice(1).map((_, i) => start(i + 1)));
+  const control = options.emulator;
+  control.state.applications.set(clientId, {
+    clientId,
+    clientSecret,
+    appUrl: `${appUrl}/app`,
+    installUrl: `${appUrl}/install`,
+    eventUrl: `${appUrl}/events`,
+    scopes: ['bizproc', 'task', 'user', 'department', 'placement'],
+    version: 1,
+    code: clientId,
+  });
+  return {
+    appUrl,
+    clientId,
+    instances,
+    async killAndRestart(index, downMs = 500) {
+      const instance = instances[index]!;
+      instance.run.child.kill('SIGKILL');
+      await instance.run.exited;
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await start(index);
+    },
+    async stop() {
+      await Promise.all(
+        instances.map(async (instance) => {
+          instance.run.child.kill('SIGTERM');
+          const timer = setTimeout(() => instance.run.child.kill('SIGKILL'), 20_000);
+          await instance.run.exited;
+          clearTimeout(timer);
+        }),
+      );
+      await balancer.close();
+    },
+  };
+}
+
+/** Installs the app on portals (headless) and waits until each has its robots registered. */
+export async function installOn(emulator: Emulator, clientId: string, members: string[], parallel = 8): Promise<void> {
+  const queue = [...members];
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      for (let member = queue.shift(); member; member = queue.shift()) {
+        const portal = emulator.state.portals.get(member)!;
+        await emulator.state.lifecycle.install(portal, clientId, { mode: 'headless' });
+        await waitFor(async () => (portal.apps.get(clientId)?.robots.size ?? 0) > 0, 120_000, `robots registered on ${member}`);
+      }
+    }),
+  );
+}
+
+/** A template of one hash_value step per portal (the robot does no REST: the answer is the traffic). */
+export async function hashTemplate(emulatorUrl: string, member: string, clientId: string): Promise<number> {
+  const response = await fetch(`${emulatorUrl}/_emulator/portals/${member}/templates`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ steps: [{ Type: internalTypeOf(clientId, 'hash_value'), Name: 'Hash', Properties: { value: 'reliability' }, Children: [] }], ownerClientId: clientId }),
+  });
+  return ((await response.json()) as { id: number }).id;
+}
+
+export async function startWorkflow(emulatorUrl: string, member: string, templateId: number, deal = 1): Promise<string> {
+  const response = await fetch(`${emulatorUrl}/_emulator/portals/${member}/workflows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ templateId, documentId: ['crm', 'CCrmDocumentDeal', `DEAL_${deal}`] }),
+  });
+  if (!response.ok) throw new Error(`start workflow: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+export interface Summary {
+  sent: number;
+  acknowledged: number;
+  refused: number;
+  answered: number;
+  failedWithReason: number;
+  duplicated: number;
+  lost: number;
+  appErrors5xx: number;
+  notStored503: number;
+  rateLimited503: number;
+  refreshes: { min: number; max: number };
+}
+
+/**
+ * Counts from both sides. sent: handler calls the queue server made; acknowledged: answered
+ * 200 by the app; answered: event.send taken by the portal for an acknowledged call (once);
+ * duplicated: more than one event.send for a token; lost: acknowledged and never answered.
+ */
+export async function summarize(scenario: string, emulator: Emulator, prisma: PrismaClient, members: string[]): Promise<Summary> {
+  const deliveries = emulator.state.deliveries.filter((d) => members.includes(d.memberId));
+  const acknowledged = deliveries.filter((d) => d.status === 200);
+  const { answers } = emulator.state.workflows as WorkflowRuntime;
+  const answerOf = (token: string) => answers.get(token)?.eventSend ?? 0;
+  const answered = acknowledged.filter((d) => answerOf(d.eventToken!) >= 1).length;
+  const duplicated = deliveries.filter((d) => (answers.get(d.eventToken!)?.repeated ?? 0) > 0 || answerOf(d.eventToken!) > 1).length;
+  const lost = acknowledged.filter((d) => answerOf(d.eventToken!) === 0).length;
+  const failedWithReason = await prisma.handlerCall.count({ where: { status: { in: ['failed', 'timed_out'] }, error: { not: null } } });
+  const stats = emulator.state.stats.snapshot(emulator.state.grants.refreshes) as Record<string, { byStatus: Record<string, number>; refreshes: number }>;
+  const refreshes = members.map((m) => stats[m]?.refreshes ?? 0);
+  const summary: Summary = {
+    sent: deliveries.length,
+    acknowledged: acknowledged.length,
+    refused: deliveries.filter((d) => d.status !== 200).length,
+    answered,
+    failedWithReason,
+    duplicated,
+    lost,
+    appErrors5xx: deliveries.filter((d) => (d.status ?? 0) >= 500 && d.status !== 503).length,
+    notStored503: deliveries.filter((d) => d.status === 503).length,
+    rateLimited503: members.reduce((sum, m) => sum + (stats[m]?.byStatus['503'] ?? 0), 0),
+    refreshes: { min: Math.min(...refreshes), max: Math.max(...refreshes) },
+  };
+  console.log(
+    `reliability ${scenario}: sent=${summary.sent} acknowledged=${summary.acknowledged} refused-before-ack=${summary.refused} ` +
+      `answered=${summary.answered} failed-with-reason=${summary.failedWithReason} duplicated=${summary.duplicated} lost=${summary.lost} ` +
+      `5xx=${summary.appErrors5xx} not-stored-503=${summary.notStored503} portal-503=${summary.rateLimited503} ` +
+      `refreshes/portal=${summary.refreshes.min}..${summary.refreshes.max} (${members.length} portal${members.length === 1 ? '' : 's'})`,
+  );
+  return summary;
+}
