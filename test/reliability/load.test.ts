@@ -1,0 +1,74 @@
+/**
+ * Load: three app processes, 200 portals with the real rate limit (2 requests/s, burst 50),
+ * thousands of calls, and every portal's access token expired once in the middle. Our traffic
+ * must never make a portal answer 503 QUERY_LIMIT_EXCEEDED, and each portal's token is refreshed
+ * exactly once for that expiry, whichever process needs it first.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
+import { freshDatabase, type FreshDatabase } from '../support/db.ts';
+import { waitFor } from '../support/process.ts';
+import { SOAK, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
+
+const PORTALS = 200;
+const CALLS = SOAK ? 20_000 : 3000;
+const PER_SECOND = SOAK ? 150 : 120;
+
+describe('three processes, 200 portals, thousands of calls', () => {
+  let emulator: Emulator;
+  let emulatorUrl: string;
+  let database: FreshDatabase;
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    // The real limits: 2 requests a second, bursts of 50, per portal.
+    emulator = await buildEmulator({ portals: PORTALS, rateLimit: { drainPerSec: 2, maxBurst: 50 } });
+    emulatorUrl = await emulator.listen();
+    database = await freshDatabase();
+    cluster = await startCluster({ emulator, emulatorUrl, databaseUrl: database.url, processes: 3, env: { WORKER_CONCURRENCY: '4' } });
+  }, 180_000);
+  afterAll(async () => {
+    await cluster?.stop();
+    await emulator?.close();
+    await database?.drop();
+  });
+
+  it('stays inside every portal’s rate limit and refreshes each token once per expiry', async () => {
+    const members = [...emulator.state.portals.keys()];
+    const installStarted = Date.now();
+    await installOn(emulator, cluster.clientId, members, 10);
+    const templates = new Map<string, number>();
+    for (const member of members) templates.set(member, await hashTemplate(emulatorUrl, member, cluster.clientId));
+    console.log(`reliability load: ${PORTALS} portals installed in ${((Date.now() - installStarted) / 1000).toFixed(1)} s`);
+
+    const started = Date.now();
+    let expired = false;
+    for (let i = 0; i < CALLS; i += 1) {
+      const due = started + (i * 1000) / PER_SECOND;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      if (!expired && i >= CALLS / 2) {
+        // Every portal's access token dies at once, mid-stream.
+        await Promise.all(members.map((m) => fetch(`${emulatorUrl}/_emulator/portals/${m}/expire-tokens`, { method: 'POST' })));
+        expired = true;
+      }
+      const member = members[i % PORTALS]!;
+      void startWorkflow(emulatorUrl, member, templates.get(member)!, 1 + (i % 5));
+    }
+    const { answers } = emulator.state.workflows as unknown as { answers: Map<string, { eventSend: number }> };
+    await waitFor(
+      async () => emulator.state.deliveries.length >= CALLS && emulator.state.deliveries.filter((d) => d.status === 200).every((d) => (answers.get(d.eventToken!)?.eventSend ?? 0) >= 1),
+      240_000,
+      'every acknowledged call answered',
+    ).catch(() => undefined);
+    console.log(`reliability load: ${CALLS} calls over ${PORTALS} portals answered in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const summary = await summarize('load', emulator, database.db.prisma, members);
+    expect(summary.sent).toBe(CALLS);
+    expect(summary.acknowledged).toBe(CALLS);
+    expect(summary.lost).toBe(0);
+    expect(summary.duplicated).toBe(0);
+    expect(summary.appErrors5xx).toBe(0);
+    expect(summary.rateLimited503).toBe(0);
+    expect(summary.refreshes).toEqual({ min: 1, max: 1 });
+  }, 540_000);
+});
