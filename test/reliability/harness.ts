@@ -180,6 +180,7 @@ export interface Summary {
   acknowledged: number;
   refused: number;
   answered: number;
+  held: number;
   failedWithReason: number;
   duplicated: number;
   lost: number;
@@ -201,8 +202,21 @@ export async function summarize(scenario: string, emulator: Emulator, prisma: Pr
   const answerOf = (token: string) => answers.get(token)?.eventSend ?? 0;
   const answered = acknowledged.filter((d) => answerOf(d.eventToken!) >= 1).length;
   const duplicated = deliveries.filter((d) => (answers.get(d.eventToken!)?.repeated ?? 0) > 0 || answerOf(d.eventToken!) > 1).length;
-  const lost = acknowledged.filter((d) => answerOf(d.eventToken!) === 0).length;
-  const failedWithReason = await prisma.handlerCall.count({ where: { status: { in: ['failed', 'timed_out'] }, error: { not: null } } });
+  // Acknowledged, not yet answered, but kept: its answer waits in pending_answers (a portal that needs an admin).
+  const heldTokens = new Set(
+    (
+      await prisma.handlerCall.findMany({
+        where: { portal: { memberId: { in: members } }, answers: { some: {} } },
+        select: { eventToken: true },
+      })
+    ).map((c) => c.eventToken),
+  );
+  const unanswered = acknowledged.filter((d) => answerOf(d.eventToken!) === 0);
+  const held = unanswered.filter((d) => heldTokens.has(d.eventToken!)).length;
+  const lost = unanswered.length - held;
+  const failedWithReason = await prisma.handlerCall.count({
+    where: { portal: { memberId: { in: members } }, status: { in: ['failed', 'timed_out'] }, error: { not: null } },
+  });
   const stats = emulator.state.stats.snapshot(emulator.state.grants.refreshes) as Record<string, { byStatus: Record<string, number>; refreshes: number }>;
   const refreshes = members.map((m) => stats[m]?.refreshes ?? 0);
   const summary: Summary = {
@@ -210,6 +224,7 @@ export async function summarize(scenario: string, emulator: Emulator, prisma: Pr
     acknowledged: acknowledged.length,
     refused: deliveries.filter((d) => d.status !== 200).length,
     answered,
+    held,
     failedWithReason,
     duplicated,
     lost,
@@ -220,7 +235,7 @@ export async function summarize(scenario: string, emulator: Emulator, prisma: Pr
   };
   console.log(
     `reliability ${scenario}: sent=${summary.sent} acknowledged=${summary.acknowledged} refused-before-ack=${summary.refused} ` +
-      `answered=${summary.answered} failed-with-reason=${summary.failedWithReason} duplicated=${summary.duplicated} lost=${summary.lost} ` +
+      `answered=${summary.answered} held-for-later=${summary.held} failed-with-reason=${summary.failedWithReason} duplicated=${summary.duplicated} lost=${summary.lost} ` +
       `5xx=${summary.appErrors5xx} not-stored-503=${summary.notStored503} portal-503=${summary.rateLimited503} ` +
       `refreshes/portal=${summary.refreshes.min}..${summary.refreshes.max} (${members.length} portal${members.length === 1 ? '' : 's'})`,
   );
