@@ -183,6 +183,7 @@ export interface Summary {
   held: number;
   failedWithReason: number;
   duplicated: number;
+  resentAndRefused: number;
   lost: number;
   appErrors5xx: number;
   notStored503: number;
@@ -193,7 +194,7 @@ export interface Summary {
 /**
  * Counts from both sides. sent: handler calls the queue server made; acknowledged: answered
  * 200 by the app; answered: event.send taken by the portal for an acknowledged call (once);
- * duplicated: more than one event.send for a token; lost: acknowledged and never answered.
+ * duplicated: more than one event.send taken for a token; lost: acknowledged and never answered.
  */
 export async function summarize(scenario: string, emulator: Emulator, prisma: PrismaClient, members: string[]): Promise<Summary> {
   const deliveries = emulator.state.deliveries.filter((d) => members.includes(d.memberId));
@@ -201,7 +202,10 @@ export async function summarize(scenario: string, emulator: Emulator, prisma: Pr
   const { answers } = emulator.state.workflows as WorkflowRuntime;
   const answerOf = (token: string) => answers.get(token)?.eventSend ?? 0;
   const answered = acknowledged.filter((d) => answerOf(d.eventToken!) >= 1).length;
-  const duplicated = deliveries.filter((d) => (answers.get(d.eventToken!)?.repeated ?? 0) > 0 || answerOf(d.eventToken!) > 1).length;
+  // Taken twice by the portal: must never happen. Re-sent after an outcome we could not record
+  // (the database was down when the batch came back): the portal refuses it as already answered.
+  const duplicated = deliveries.filter((d) => answerOf(d.eventToken!) > 1).length;
+  const resent = deliveries.filter((d) => (answers.get(d.eventToken!)?.repeated ?? 0) > 0).length;
   // Acknowledged, not yet answered, but kept: its answer waits in pending_answers (a portal that needs an admin).
   const heldTokens = new Set(
     (
@@ -227,6 +231,7 @@ export async function summarize(scenario: string, emulator: Emulator, prisma: Pr
     held,
     failedWithReason,
     duplicated,
+    resentAndRefused: resent,
     lost,
     appErrors5xx: deliveries.filter((d) => (d.status ?? 0) >= 500 && d.status !== 503).length,
     notStored503: deliveries.filter((d) => d.status === 503).length,
@@ -235,7 +240,7 @@ export async function summarize(scenario: string, emulator: Emulator, prisma: Pr
   };
   console.log(
     `reliability ${scenario}: sent=${summary.sent} acknowledged=${summary.acknowledged} refused-before-ack=${summary.refused} ` +
-      `answered=${summary.answered} held-for-later=${summary.held} failed-with-reason=${summary.failedWithReason} duplicated=${summary.duplicated} lost=${summary.lost} ` +
+      `answered=${summary.answered} held-for-later=${summary.held} failed-with-reason=${summary.failedWithReason} duplicated=${summary.duplicated} resent-refused-as-answered=${summary.resentAndRefused} lost=${summary.lost} ` +
       `5xx=${summary.appErrors5xx} not-stored-503=${summary.notStored503} portal-503=${summary.rateLimited503} ` +
       `refreshes/portal=${summary.refreshes.min}..${summary.refreshes.max} (${members.length} portal${members.length === 1 ? '' : 's'})`,
   );
