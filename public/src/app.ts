@@ -26,7 +26,7 @@ async function main() {
   byId('title').textContent = t('title');
   const status = await frame.api<Status>('/api/status');
   const root = byId('view');
-  const context: ViewContext = { frame, t, root, handlers: status.handlers };
+  const context: ViewContext = { frame, t, root, handlers: status.handlers, userId: status.user.id };
   const nav = byId('tabs');
   const open = async (tab: string) => {
     nav.querySelectorAll('button').forEach((b) => b.classList.toggle('active', b.dataset.tab === tab));

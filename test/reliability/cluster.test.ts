@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
 import { freshDatabase, type FreshDatabase } from '../support/db.ts';
-import { waitFor } from '../support/process.ts';
-import { SOAK, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
+import { SOAK, settle, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
 
 const CALLS = SOAK ? 3000 : 300;
 const KILLS = SOAK ? 12 : 3;
@@ -70,11 +69,7 @@ describe('three app processes, killed with -9 one at a time under a stream of ca
     await stream;
     console.log(`reliability crash: seed ${seed}, ${CALLS} workflows at ${PER_SECOND}/s, kill -9 of ${kills.join(', ')}`);
 
-    const acknowledged = () => emulator.state.deliveries.filter((d) => d.status === 200).map((d) => d.eventToken!);
-    const { answers } = emulator.state.workflows as unknown as { answers: Map<string, { eventSend: number }> };
-    await waitFor(async () => acknowledged().every((token) => (answers.get(token)?.eventSend ?? 0) >= 1), 180_000, 'every acknowledged call answered').catch(
-      () => undefined,
-    );
+    await settle(emulator, CALLS);
     const summary = await summarize('crash', emulator, database.db.prisma, [member]);
     expect(summary.sent).toBe(CALLS);
     expect(summary.acknowledged).toBeGreaterThan(CALLS * 0.8);

@@ -11,6 +11,7 @@ import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { freePort, spawnTs, waitFor, type Spawned } from '../support/process.ts';
+import { applicationFor } from '../support/stack.ts';
 
 export const SOAK = process.env.SOAK === '1';
 
@@ -106,16 +107,7 @@ export async function startCluster(options: {
   await start(0);
   await Promise.all(ports.slice(1).map((_, i) => start(i + 1)));
   const control = options.emulator;
-  control.state.applications.set(clientId, {
-    clientId,
-    clientSecret,
-    appUrl: `${appUrl}/app`,
-    installUrl: `${appUrl}/install`,
-    eventUrl: `${appUrl}/events`,
-    scopes: ['bizproc', 'task', 'user', 'department', 'placement'],
-    version: 1,
-    code: clientId,
-  });
+  options.emulator.state.applications.set(clientId, { ...applicationFor(appUrl, clientId, clientSecret), version: 1, code: clientId });
   return {
     appUrl,
     clientId,
@@ -173,6 +165,21 @@ export async function startWorkflow(emulatorUrl: string, member: string, templat
   });
   if (!response.ok) throw new Error(`start workflow: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { id: string }).id;
+}
+
+/**
+ * Waits (bounded) until the queue server has sent `calls` and the portal has taken an answer for
+ * every one the app acknowledged; returns either way, so the summary shows what is missing.
+ */
+export async function settle(emulator: Emulator, calls: number, timeoutMs = 180_000): Promise<void> {
+  const { answers } = emulator.state.workflows as WorkflowRuntime;
+  await waitFor(
+    async () =>
+      emulator.state.deliveries.length >= calls &&
+      emulator.state.deliveries.filter((d) => d.status === 200).every((d) => (answers.get(d.eventToken!)?.eventSend ?? 0) >= 1),
+    timeoutMs,
+    'every acknowledged call answered',
+  ).catch(() => undefined);
 }
 
 export interface Summary {

@@ -7,8 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
 import { freshDatabase, type FreshDatabase } from '../support/db.ts';
-import { waitFor } from '../support/process.ts';
-import { SOAK, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
+import { SOAK, settle, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
 
 const PORTALS = 200;
 const CALLS = SOAK ? 20_000 : 3000;
@@ -54,12 +53,7 @@ describe('three processes, 200 portals, thousands of calls', () => {
       const member = members[i % PORTALS]!;
       void startWorkflow(emulatorUrl, member, templates.get(member)!, 1 + (i % 5));
     }
-    const { answers } = emulator.state.workflows as unknown as { answers: Map<string, { eventSend: number }> };
-    await waitFor(
-      async () => emulator.state.deliveries.length >= CALLS && emulator.state.deliveries.filter((d) => d.status === 200).every((d) => (answers.get(d.eventToken!)?.eventSend ?? 0) >= 1),
-      240_000,
-      'every acknowledged call answered',
-    ).catch(() => undefined);
+    await settle(emulator, CALLS);
     console.log(`reliability load: ${CALLS} calls over ${PORTALS} portals answered in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const summary = await summarize('load', emulator, database.db.prisma, members);

@@ -10,7 +10,7 @@ import { openDatabase, type Database } from '../../src/db/database.ts';
 import { startPrivateCluster, type PrivateCluster } from '../support/pg-cluster.ts';
 import { waitFor } from '../support/process.ts';
 import pino from 'pino';
-import { SOAK, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
+import { SOAK, settle, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
 
 const CALLS = SOAK ? 1200 : 300;
 const PER_SECOND = 20;
@@ -59,12 +59,7 @@ describe('a PostgreSQL outage in the middle of a stream of calls', () => {
       void startWorkflow(emulatorUrl, member, templateId, 1 + (i % 5));
     }
     await outage;
-    const { answers } = emulator.state.workflows as unknown as { answers: Map<string, { eventSend: number }> };
-    await waitFor(
-      async () => emulator.state.deliveries.length >= CALLS && emulator.state.deliveries.filter((d) => d.status === 200).every((d) => (answers.get(d.eventToken!)?.eventSend ?? 0) >= 1),
-      180_000,
-      'every acknowledged call answered',
-    ).catch(() => undefined);
+    await settle(emulator, CALLS);
 
     const summary = await summarize('database-outage', emulator, db.prisma, [member]);
     expect(summary.sent).toBe(CALLS);

@@ -52,6 +52,18 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** The app as registered in the partner area: its page, install page, event URL and scopes. */
+export function applicationFor(appUrl: string, clientId: string, clientSecret: string) {
+  return {
+    clientId,
+    clientSecret,
+    appUrl: `${appUrl}/app`,
+    installUrl: `${appUrl}/install`,
+    eventUrl: `${appUrl}/events`,
+    scopes: ['bizproc', 'task', 'user', 'department', 'placement'],
+  };
+}
+
 export function testKeyRing(): KeyRing {
   const key = randomBytes(32);
   return { current: { id: 'test', key }, all: new Map([['test', key]]) };
@@ -115,14 +127,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (!response.ok) throw new Error(`emulator ${method} ${path}: ${response.status} ${text}`);
       return (text ? JSON.parse(text) : null) as T;
     };
-    await control('POST', '/_emulator/applications', {
-      clientId,
-      clientSecret,
-      appUrl: `${appUrl}/app`,
-      installUrl: `${appUrl}/install`,
-      eventUrl: `${appUrl}/events`,
-      scopes: ['bizproc', 'task', 'user', 'department', 'placement'],
-    });
+    await control('POST', '/_emulator/applications', applicationFor(appUrl, clientId, clientSecret));
 
     const memberId = (index = 0) => [...emulator.state.portals.keys()][index]!;
     const rest = async <T>(member: string, method: string, params: Record<string, unknown> = {}): Promise<T> => {

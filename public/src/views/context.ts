@@ -9,4 +9,6 @@ export interface ViewContext {
   root: HTMLElement;
   /** the robots and actions of the app, for names and filters */
   handlers: Array<{ code: string; name: unknown }>;
+  /** the signed-in user's id on the portal */
+  userId: number;
 }

@@ -26,7 +26,8 @@ export async function renderTasks(context: ViewContext): Promise<void> {
   await load();
 }
 
-function taskCard({ frame, t }: ViewContext, task: Task, users: Array<{ id: number; name: string }>, reload: () => Promise<void>) {
+function taskCard(context: ViewContext, task: Task, users: Array<{ id: number; name: string }>, reload: () => Promise<void>) {
+  const { frame, t } = context;
   const note = el('span', { class: 'note' });
   const comment = el('input', { placeholder: t('comment'), class: 'task-comment', maxlength: '2000' });
   const complete = (status: number, label: string, className: string) => {
@@ -42,7 +43,7 @@ function taskCard({ frame, t }: ViewContext, task: Task, users: Array<{ id: numb
   };
   // Approval tasks take yes/no; review tasks an acknowledgement; the portal refuses what does not fit.
   const choices = /Review/i.test(task.activity) ? [complete(3, t('ok'), 'task-ok')] : [complete(1, t('approve'), 'task-approve'), complete(2, t('reject'), 'task-reject')];
-  const to = el('select', { class: 'delegate-to' }, ...users.map((u) => el('option', { value: String(u.id) }, u.name)));
+  const to = el('select', { class: 'delegate-to' }, ...users.filter((u) => u.id !== context.userId).map((u) => el('option', { value: String(u.id) }, u.name)));
   const delegate = el('button', { type: 'button', class: 'task-delegate' }, t('delegate'));
   delegate.addEventListener('click', () =>
     act(delegate, note, async () => {

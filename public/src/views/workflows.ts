@@ -41,16 +41,19 @@ export async function renderWorkflows(context: ViewContext): Promise<void> {
     el('table', {}, running),
   );
 
+  let names = new Map<number, string>();
   const loadTemplates = async () => {
     const list = await frame.api<Template[]>('/api/templates');
+    names = new Map(list.map((template) => [template.id, template.name]));
     replace(templates, list.length === 0 ? el('tr', {}, el('td', { class: 'muted' }, t('noTemplates'))) : null, ...list.map((template) => templateRow(context, template, loadTemplates, loadRunning)));
   };
   const loadRunning = async () => {
     const page = await frame.api<{ items: Running[] }>('/api/workflows');
-    replace(running, page.items.length === 0 ? el('tr', {}, el('td', { class: 'muted' }, t('noRunning'))) : null, ...page.items.map((workflow) => runningRow(context, workflow, loadRunning)));
+    replace(running, page.items.length === 0 ? el('tr', {}, el('td', { class: 'muted' }, t('noRunning'))) : null, ...page.items.map((workflow) => runningRow(context, workflow, names.get(workflow.templateId), loadRunning)));
   };
   try {
-    await Promise.all([loadTemplates(), loadRunning()]);
+    await loadTemplates();
+    await loadRunning();
   } catch (error) {
     replace(root, el('p', { class: 'bad', id: 'workflows-refused' }, error instanceof ApiError && error.status === 403 ? t('adminOnly') : (error as Error).message));
   }
@@ -94,7 +97,7 @@ function templateRow({ frame, t }: ViewContext, template: Template, reload: () =
   return el('tr', { 'data-template': String(template.id) }, ...cells, actions);
 }
 
-function runningRow({ frame, t }: ViewContext, workflow: Running, reload: () => Promise<void>) {
+function runningRow({ frame, t }: ViewContext, workflow: Running, templateName: string | undefined, reload: () => Promise<void>) {
   const note = el('span', { class: 'note' });
   const message = el('input', { placeholder: t('terminateMessage'), class: 'terminate-message' });
   const terminate = el('button', { type: 'button', class: 'terminate' }, t('terminate'));
@@ -117,7 +120,7 @@ function runningRow({ frame, t }: ViewContext, workflow: Running, reload: () => 
     'tr',
     { 'data-workflow': workflow.id },
     el('td', {}, workflow.id),
-    el('td', {}, `${t('template')} #${workflow.templateId}`),
+    el('td', {}, templateName ?? `${t('template')} #${workflow.templateId}`),
     el('td', {}, workflow.document[2]),
     el('td', {}, new Date(workflow.started).toLocaleString(frame.lang)),
     el('td', {}, message, ' ', terminate, ' ', kill, ' ', note),
