@@ -168,6 +168,12 @@ try {
   if (instance.status !== 'completed') failures += 1;
   say(failures === 0 ? `\nEvery robot (${steps.length}) answered as expected.` : `\n${failures} problem(s).`);
   exitCode = failures === 0 ? 0 : 1;
+  if (process.argv.includes('--keep')) {
+    // Leave everything running so a person can look at the app's pages as the portal shows them.
+    const page = (user: number) => `http://${portal.domain}/marketplace/app/${CLIENT_ID}/?user=${user}`;
+    say(`\nThe app's pages, as the portal opens them (Ctrl-C to stop):\n  as the admin:   ${page(1)}\n  as an employee: ${page(3)}\n  in Russian:     ${page(1)}&lang=ru`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  }
 } catch (error) {
   say(`\ndemo failed: ${(error as Error).message}`);
   exitCode = 1;
