@@ -10,8 +10,8 @@ import { freshDatabase, type FreshDatabase } from '../support/db.ts';
 import { SOAK, settle, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
 
 const PORTALS = 200;
-const CALLS = SOAK ? 20_000 : 3000;
-const PER_SECOND = SOAK ? 150 : 120;
+const CALLS = SOAK ? 10_000 : 3000;
+const PER_SECOND = SOAK ? 100 : 120;
 
 describe('three processes, 200 portals, thousands of calls', () => {
   let emulator: Emulator;
