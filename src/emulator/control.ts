@@ -147,6 +147,7 @@ export const controlRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async
   app.get('/_emulator/stats', async () => state.stats.snapshot(state.grants.refreshes));
   app.delete('/_emulator/stats', async () => {
     state.stats.reset();
+    state.faults.fired.clear();
     state.grants.refreshes.clear();
     return { ok: true };
   });

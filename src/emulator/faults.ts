@@ -4,6 +4,8 @@ import type { FaultRule } from './contract.ts';
 
 export class Faults {
   readonly rules: FaultRule[] = [];
+  /** faults acted out, per portal and what they did (`503`, `429`, `drop`, `delay`…), for tests to tell injected failures from earned ones */
+  readonly fired = new Map<string, Record<string, number>>();
   private nextId = 1;
 
   add(rule: Omit<FaultRule, 'id'>): FaultRule {
@@ -26,19 +28,38 @@ export class Faults {
       rule.remaining -= 1;
       if (rule.remaining <= 0) this.rules.splice(this.rules.indexOf(rule), 1);
     }
-    return rule;
+    // The portal it hit, for counting what was injected where.
+    return { ...rule, memberId: rule.memberId ?? memberId };
   }
 
-  /** Acts out a fault: null when the request should then proceed normally (a pure delay). */
-  async apply(rule: FaultRule, reply: FastifyReply): Promise<FastifyReply | null> {
-    if (rule.delayMs) await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
+  /**
+   * Acts out a fault: true when it answered (or dropped) the request, which must then not run;
+   * false when the request should proceed normally (a pure delay). A boolean, not the reply:
+   * a Fastify reply is a thenable, so an async function returning it resolves to undefined and
+   * the method ran anyway after its error had been sent.
+   */
+  async apply(rule: FaultRule, reply: FastifyReply): Promise<boolean> {
+    const count = (what: string) => {
+      const key = rule.memberId ?? '(unauthenticated)';
+      const entry = this.fired.get(key) ?? {};
+      entry[what] = (entry[what] ?? 0) + 1;
+      this.fired.set(key, entry);
+    };
+    if (rule.delayMs) {
+      count('delay');
+      await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
+    }
     if (rule.drop) {
+      count('drop');
+      reply.hijack();
       reply.raw.socket?.destroy();
-      return reply.hijack(), reply;
+      return true;
     }
     if (rule.error) {
-      return reply.code(rule.error.status).send({ error: rule.error.code, error_description: rule.error.description ?? rule.error.code });
+      count(String(rule.error.status));
+      void reply.code(rule.error.status).send({ error: rule.error.code, error_description: rule.error.description ?? rule.error.code });
+      return true;
     }
-    return null;
+    return false;
   }
 }
