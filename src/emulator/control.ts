@@ -128,7 +128,7 @@ export const controlRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async
   app.post<{ Body: Record<string, any> }>('/_emulator/faults', async (request) => {
     const b = request.body ?? {};
     if (typeof b.method !== 'string') throw new RestError('INVALID', 'method is required (a REST method, * or oauth)', 400);
-    return state.faults.add({ method: b.method, memberId: b.memberId, error: b.error, delayMs: b.delayMs, drop: b.drop, remaining: b.remaining });
+    return state.faults.add({ method: b.method, memberId: b.memberId, error: b.error, delayMs: b.delayMs, drop: b.drop, ...(b.dropAfterRun === true ? { dropAfterRun: true } : {}), remaining: b.remaining });
   });
   app.delete('/_emulator/faults', async () => {
     state.faults.clear();

@@ -1,6 +1,12 @@
 /** Faults on demand: a method answers an error, answers late, or drops the connection. */
 import type { FastifyReply } from 'fastify';
-import type { FaultRule } from './contract.ts';
+import type { FaultRule as ContractRule } from './contract.ts';
+
+/**
+ * A rule as the contract has it, plus `dropAfterRun`: the method runs (the portal does what was
+ * asked) and then the connection is cut before the answer leaves, so the caller cannot know.
+ */
+export type FaultRule = ContractRule & { dropAfterRun?: boolean };
 
 export class Faults {
   readonly rules: FaultRule[] = [];
@@ -48,6 +54,17 @@ export class Faults {
     if (rule.delayMs) {
       count('delay');
       await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
+    }
+    if (rule.dropAfterRun) {
+      count('drop-after-run');
+      const raw = reply.raw;
+      const cut = () => {
+        raw.socket?.destroy();
+        return raw;
+      };
+      raw.writeHead = cut as unknown as typeof raw.writeHead;
+      raw.end = cut as unknown as typeof raw.end;
+      return false;
     }
     if (rule.drop) {
       count('drop');
