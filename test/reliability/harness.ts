@@ -9,7 +9,6 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Emulator } from '../../src/emulator/server.ts';
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { freePort, spawnTs, waitFor, type Spawned } from '../support/process.ts';
 import { applicationFor } from '../support/stack.ts';
 
@@ -182,74 +181,4 @@ export async function settle(emulator: Emulator, calls: number, timeoutMs = 180_
   ).catch(() => undefined);
 }
 
-export interface Summary {
-  sent: number;
-  acknowledged: number;
-  refused: number;
-  answered: number;
-  held: number;
-  failedWithReason: number;
-  duplicated: number;
-  resentAndRefused: number;
-  lost: number;
-  appErrors5xx: number;
-  notStored503: number;
-  rateLimited503: number;
-  refreshes: { min: number; max: number };
-}
-
-/**
- * Counts from both sides. sent: handler calls the queue server made; acknowledged: answered
- * 200 by the app; answered: event.send taken by the portal for an acknowledged call (once);
- * duplicated: more than one event.send taken for a token; lost: acknowledged and never answered.
- */
-export async function summarize(scenario: string, emulator: Emulator, prisma: PrismaClient, members: string[]): Promise<Summary> {
-  const deliveries = emulator.state.deliveries.filter((d) => members.includes(d.memberId));
-  const acknowledged = deliveries.filter((d) => d.status === 200);
-  const { answers } = emulator.state.workflows as WorkflowRuntime;
-  const answerOf = (token: string) => answers.get(token)?.eventSend ?? 0;
-  const answered = acknowledged.filter((d) => answerOf(d.eventToken!) >= 1).length;
-  // Taken twice by the portal: must never happen. Re-sent after an outcome we could not record
-  // (the database was down when the batch came back): the portal refuses it as already answered.
-  const duplicated = deliveries.filter((d) => answerOf(d.eventToken!) > 1).length;
-  const resent = deliveries.filter((d) => (answers.get(d.eventToken!)?.repeated ?? 0) > 0).length;
-  // Acknowledged, not yet answered, but kept: its answer waits in pending_answers (a portal that needs an admin).
-  const heldTokens = new Set(
-    (
-      await prisma.handlerCall.findMany({
-        where: { portal: { memberId: { in: members } }, answers: { some: {} } },
-        select: { eventToken: true },
-      })
-    ).map((c) => c.eventToken),
-  );
-  const unanswered = acknowledged.filter((d) => answerOf(d.eventToken!) === 0);
-  const held = unanswered.filter((d) => heldTokens.has(d.eventToken!)).length;
-  const lost = unanswered.length - held;
-  const failedWithReason = await prisma.handlerCall.count({
-    where: { portal: { memberId: { in: members } }, status: { in: ['failed', 'timed_out'] }, error: { not: null } },
-  });
-  const stats = emulator.state.stats.snapshot(emulator.state.grants.refreshes) as Record<string, { byStatus: Record<string, number>; refreshes: number }>;
-  const refreshes = members.map((m) => stats[m]?.refreshes ?? 0);
-  const summary: Summary = {
-    sent: deliveries.length,
-    acknowledged: acknowledged.length,
-    refused: deliveries.filter((d) => d.status !== 200).length,
-    answered,
-    held,
-    failedWithReason,
-    duplicated,
-    resentAndRefused: resent,
-    lost,
-    appErrors5xx: deliveries.filter((d) => (d.status ?? 0) >= 500 && d.status !== 503).length,
-    notStored503: deliveries.filter((d) => d.status === 503).length,
-    rateLimited503: members.reduce((sum, m) => sum + (stats[m]?.byStatus['503'] ?? 0), 0),
-    refreshes: { min: Math.min(...refreshes), max: Math.max(...refreshes) },
-  };
-  console.log(
-    `reliability ${scenario}: sent=${summary.sent} acknowledged=${summary.acknowledged} refused-before-ack=${summary.refused} ` +
-      `answered=${summary.answered} held-for-later=${summary.held} failed-with-reason=${summary.failedWithReason} duplicated=${summary.duplicated} resent-refused-as-answered=${summary.resentAndRefused} lost=${summary.lost} ` +
-      `5xx=${summary.appErrors5xx} not-stored-503=${summary.notStored503} portal-503=${summary.rateLimited503} ` +
-      `refreshes/portal=${summary.refreshes.min}..${summary.refreshes.max} (${members.length} portal${members.length === 1 ? '' : 's'})`,
-  );
-  return summary;
-}
+export { summarize, type Summary } from './summary.ts';

@@ -66,9 +66,9 @@ describe('a PostgreSQL outage in the middle of a stream of calls', () => {
     expect(summary.lost).toBe(0);
     expect(summary.duplicated).toBe(0);
     expect(summary.appErrors5xx).toBe(0);
-    expect(summary.answered).toBe(summary.acknowledged);
+    expect(summary.answered).toBe(summary.owed);
     // Our own record agrees: every stored call is recorded answered (once its batch's outcome is known).
-    await waitFor(async () => (await db.prisma.handlerCall.count({ where: { status: 'answered' } })) === summary.acknowledged, 60_000, 'our record of every answer');
+    await waitFor(async () => (await db.prisma.handlerCall.count({ where: { status: 'answered' } })) === summary.stored, 60_000, 'our record of every answer');
     // Refusals are 503 NOT_STORED only, and calls after the outage are acknowledged again.
     expect(summary.refused).toBe(summary.notStored503 + emulator.state.deliveries.filter((d) => d.status === null).length);
     const lastDeliveries = emulator.state.deliveries.slice(-20);
