@@ -6,18 +6,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
 import { summarize } from './harness.ts';
 
 const WORKFLOWS = 8;
 
-type Fault = { error?: { status: number; code: string; description?: string }; delayMs?: number; drop?: boolean };
+type Fault = { error?: { status: number; code: string; description?: string }; delayMs?: number; drop?: boolean; dropAfterRun?: boolean };
 
-const SCENARIOS: Array<{ name: string; fault?: Fault; remaining?: number; tokens?: 'expire' | 'revoke' }> = [
+const SCENARIOS: Array<{ name: string; fault?: Fault; method?: string; remaining?: number; tokens?: 'expire' | 'revoke'; robot?: 'hash_value' }> = [
   { name: 'portal 503 QUERY_LIMIT_EXCEEDED', fault: { error: { status: 503, code: 'QUERY_LIMIT_EXCEEDED', description: 'Too many requests' } }, remaining: 6 },
   { name: 'portal 429 OPERATION_TIME_LIMIT', fault: { error: { status: 429, code: 'OPERATION_TIME_LIMIT', description: 'Method is blocked due to operation time limit.' } }, remaining: 6 },
   { name: 'portal 500', fault: { error: { status: 500, code: 'INTERNAL_SERVER_ERROR', description: 'Internal server error' } }, remaining: 6 },
   { name: 'slow answers (4 s)', fault: { delayMs: 4000 }, remaining: 6 },
   { name: 'dropped connections', fault: { drop: true }, remaining: 6 },
+  // The portal takes a batch of answers, then the connection is cut before its reply: the
+  // outcome is unknown to us, the batch goes again, and the portal must not take an answer twice.
+  // hash_value logs nothing, so the first batches carry event.send answers.
+  { name: 'answers taken, reply lost', fault: { dropAfterRun: true }, method: 'batch', remaining: 2, robot: 'hash_value' },
   { name: 'expired tokens', tokens: 'expire' },
   { name: 'revoked refresh token', tokens: 'revoke' },
 ];
@@ -34,6 +39,7 @@ describe('portal faults: every call ends answered or failed with its reason', ()
     for (let i = 0; i < SCENARIOS.length; i += 1) await stack.install(stack.memberId(i), 'headless');
   }, 120_000);
   afterAll(() => stack?.stop());
+  let replyLost: { rows: Array<{ eventToken: string; status: string; error: string | null }> } | undefined;
 
   it('under each fault kind', async () => {
     const prisma = stack.database.db.prisma;
@@ -41,14 +47,18 @@ describe('portal faults: every call ends answered or failed with its reason', ()
       SCENARIOS.map(async (scenario, index) => {
         const member = stack.memberId(index);
         const email = stack.emulator.state.portals.get(member)!.users.get(2)!.email;
-        const templateId = await stack.templateWith(member, [{ code: 'find_user', name: 'Find', properties: { email } }]);
-        if (scenario.fault) await stack.control('POST', '/_emulator/faults', { method: '*', memberId: member, remaining: scenario.remaining, ...scenario.fault });
+        const templateId = await stack.templateWith(
+          member,
+          scenario.robot === 'hash_value' ? [{ code: 'hash_value', name: 'Hash', properties: { value: 'x' } }] : [{ code: 'find_user', name: 'Find', properties: { email } }],
+        );
+        if (scenario.fault) await stack.control('POST', '/_emulator/faults', { method: scenario.method ?? '*', memberId: member, remaining: scenario.remaining, ...scenario.fault });
         if (scenario.tokens) await stack.control('POST', `/_emulator/portals/${member}/expire-tokens`);
         if (scenario.tokens === 'revoke') await stack.control('POST', `/_emulator/portals/${member}/revoke-refresh`);
         for (let i = 0; i < WORKFLOWS; i += 1) {
           await stack.control('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', `DEAL_${1 + (i % 5)}`] });
         }
-        const calls = () => prisma.handlerCall.findMany({ where: { portal: { memberId: member } }, select: { status: true, error: true, finishedAt: true, answeredAt: true } });
+        const calls = () =>
+          prisma.handlerCall.findMany({ where: { portal: { memberId: member } }, select: { eventToken: true, status: true, error: true, finishedAt: true, answeredAt: true } });
         // Bounded: retries back off to at most a minute, and give up with the reason.
         await waitFor(
           async () => {
@@ -64,15 +74,22 @@ describe('portal faults: every call ends answered or failed with its reason', ()
     );
     for (const { scenario, member, rows } of outcomes) {
       const summary = await summarize(scenario.name.replace(/\s+/g, '-'), stack.emulator, prisma, [member]);
-      expect(summary).toMatchObject({ sent: WORKFLOWS, acknowledged: WORKFLOWS, lost: 0, duplicated: 0, appErrors5xx: 0 });
+      expect(summary).toMatchObject({ sent: WORKFLOWS, acknowledged: WORKFLOWS, stored: WORKFLOWS, lost: 0, duplicated: 0, fiveXx: 0 });
+      // The fault really happened, as many times as asked (not just configured).
+      if (scenario.fault && scenario.remaining) {
+        expect({ scenario: scenario.name, injected: Object.values(summary.injected).reduce((a, b) => a + b, 0) }).toEqual({ scenario: scenario.name, injected: scenario.remaining });
+      }
       const stuck = rows.filter((c) => !(c.status === 'answered' || (c.finishedAt !== null && c.error)));
       expect({ scenario: scenario.name, calls: rows.length, stuck }).toEqual({ scenario: scenario.name, calls: WORKFLOWS, stuck: [] });
       if (scenario.tokens === 'revoke') {
         // Nothing can reach the portal until an admin opens the app again: the calls say so.
         expect(rows.every((c) => /cannot be reached|admin/i.test(c.error ?? ''))).toBe(true);
         expect(summary.held).toBe(WORKFLOWS);
+      } else if (scenario.fault?.dropAfterRun) {
+        // The portal took every answer exactly once (above); our record of it: see the known bug below.
+        replyLost = { rows };
       } else {
-        expect(rows.every((c) => c.status === 'answered')).toBe(true);
+        expect({ scenario: scenario.name, notAnswered: rows.filter((c) => c.status !== 'answered') }).toEqual({ scenario: scenario.name, notAnswered: [] });
       }
     }
     const revoked = outcomes.find((o) => o.scenario.tokens === 'revoke')!;
@@ -87,4 +104,19 @@ describe('portal faults: every call ends answered or failed with its reason', ()
     expect(after.lost).toBe(0);
     expect(after.duplicated).toBe(0);
   }, 420_000);
+
+  // KNOWN BUG, kept visible: when a batch of answers is taken by the portal but its reply is lost
+  // (connection reset), the SDK (@bitrix24/b24jssdk, retries ECONNRESET by itself) re-sends the
+  // same batch inside one client.batch() call; the portal refuses the repeated event.send as "not
+  // waiting for an answer", and src/runtime/answers.ts, which saw the row not yet in flight before
+  // this flush, records the call `failed` ("the portal refused the answer") with answered_at null
+  // although the workflow got its answer once. Flip to it() once fixed (e.g. portal-client.ts:
+  // hardErrorCodes + ECONNRESET/EPIPE/ETIMEDOUT and retryOnNetworkError: false, so a request
+  // whose outcome is unknown is never re-sent by the SDK but by the flush that knows it was out).
+  it.fails('KNOWN BUG: an answer taken by the portal whose reply was lost is recorded answered', () => {
+    expect(replyLost).toBeDefined();
+    const { answers } = stack.emulator.state.workflows as WorkflowRuntime;
+    const wrong = replyLost!.rows.filter((c) => c.status !== 'answered' || (answers.get(c.eventToken)?.eventSend ?? 0) !== 1);
+    expect(wrong).toEqual([]);
+  });
 });
