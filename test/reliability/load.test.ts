@@ -61,8 +61,10 @@ describe('three processes, 200 portals, thousands of calls', () => {
     expect(summary.acknowledged).toBe(CALLS);
     expect(summary.lost).toBe(0);
     expect(summary.duplicated).toBe(0);
+    expect(summary.answered).toBe(summary.owed);
     expect(summary.appErrors5xx).toBe(0);
     expect(summary.rateLimited503).toBe(0);
+    expect(summary.fiveXx).toBe(0);
     expect(summary.refreshes).toEqual({ min: 1, max: 1 });
   }, 540_000);
 });
