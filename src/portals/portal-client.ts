@@ -84,7 +84,11 @@ export class PortalClient implements PortalRest {
         // never worth a retry.
         restrictionParams: {
           rateLimit: { burstLimit: 1_000_000, drainRate: 1_000_000, adaptiveEnabled: false },
-          hardErrorCodes: ['JSSDK_UNKNOWN_ERROR'],
+          // A request whose outcome is unknown (reset, timeout) is never re-sent by the SDK: it may
+          // have been done (a workflow started, an answer taken). The layer that knows re-tries:
+          // the job queue for robots, the answer flush (which marks what is in flight) for answers.
+          retryOnNetworkError: false,
+          hardErrorCodes: ['JSSDK_UNKNOWN_ERROR', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'],
         },
       },
     );

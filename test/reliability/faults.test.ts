@@ -105,15 +105,10 @@ describe('portal faults: every call ends answered or failed with its reason', ()
     expect(after.duplicated).toBe(0);
   }, 420_000);
 
-  // KNOWN BUG, kept visible: when a batch of answers is taken by the portal but its reply is lost
-  // (connection reset), the SDK (@bitrix24/b24jssdk, retries ECONNRESET by itself) re-sends the
-  // same batch inside one client.batch() call; the portal refuses the repeated event.send as "not
-  // waiting for an answer", and src/runtime/answers.ts, which saw the row not yet in flight before
-  // this flush, records the call `failed` ("the portal refused the answer") with answered_at null
-  // although the workflow got its answer once. Flip to it() once fixed (e.g. portal-client.ts:
-  // hardErrorCodes + ECONNRESET/EPIPE/ETIMEDOUT and retryOnNetworkError: false, so a request
-  // whose outcome is unknown is never re-sent by the SDK but by the flush that knows it was out).
-  it.fails('KNOWN BUG: an answer taken by the portal whose reply was lost is recorded answered', () => {
+  // A batch of answers taken by the portal whose reply was lost: the SDK must not re-send it by
+  // itself (the portal would refuse the repeat and we would record a delivered answer as refused);
+  // the next flush knows the batch was out and reads the refusal as "already answered".
+  it('an answer taken by the portal whose reply was lost is recorded answered, once', () => {
     expect(replyLost).toBeDefined();
     const { answers } = stack.emulator.state.workflows as WorkflowRuntime;
     const wrong = replyLost!.rows.filter((c) => c.status !== 'answered' || (answers.get(c.eventToken)?.eventSend ?? 0) !== 1);
