@@ -12,6 +12,7 @@ import {
   type MethodDefinition,
   type Portal,
   type Task,
+  type WorkflowInstance,
   type WorkflowTemplate,
 } from '../contract.ts';
 import { param, requireAdmin, requireAppContext, startOf } from '../params.ts';
@@ -75,6 +76,15 @@ function templateRow(t: WorkflowTemplate): Record<string, unknown> {
     USER_ID: String(t.userId),
     SYSTEM_CODE: t.ownerClientId ? `rest_${t.ownerClientId}` : '',
   };
+}
+
+/** The workflow instance named by ID (terminate, kill), with the portal's errors for none or unknown. */
+function workflowInstance(call: CallContext, params: Record<string, any>): WorkflowInstance {
+  const id = param(params, 'ID');
+  if (!id) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Empty workflow instance ID', 400);
+  const instance = call.portal.workflows.instances.get(String(id));
+  if (!instance) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Workflow instance not found', 400);
+  return instance;
 }
 
 /** SELECT / FILTER / ORDER / start over rows keyed by upper-case field names. */
@@ -285,10 +295,8 @@ export const workflowMethods: Record<string, MethodDefinition> = {
     scope: 'bizproc',
     handler(call, params) {
       adminOnly(call);
-      const id = param(params, 'ID');
-      if (!id) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Empty workflow instance ID', 400);
-      const instance = call.portal.workflows.instances.get(String(id));
-      if (!instance || instance.status !== 'running') throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Workflow instance not found', 400);
+      const instance = workflowInstance(call, params);
+      if (instance.status !== 'running') throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Workflow instance not found', 400);
       const status = param(params, 'STATUS');
       runtime(call).log(instance, 'Template', `Terminated${status ? `: ${status}` : ''}`);
       runtime(call).stop(call.portal, instance, 'terminated', status === undefined ? undefined : String(status));
@@ -299,10 +307,7 @@ export const workflowMethods: Record<string, MethodDefinition> = {
     scope: 'bizproc',
     handler(call, params) {
       adminOnly(call);
-      const id = param(params, 'ID');
-      if (!id) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Empty workflow instance ID', 400);
-      const instance = call.portal.workflows.instances.get(String(id));
-      if (!instance) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Workflow instance not found', 400);
+      const instance = workflowInstance(call, params);
       if (instance.status === 'running') runtime(call).stop(call.portal, instance, 'terminated', 'killed');
       call.portal.workflows.instances.delete(instance.id);
       for (const task of [...call.portal.workflows.bizprocTasks.values()]) {
