@@ -166,8 +166,11 @@ export const frameRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (
         return {};
       case 'resizeWindow':
         return {};
-      case 'placement':
-        return placementCommand(session, String(params.command ?? ''), params.params ?? {});
+      case 'placement': {
+        const values = params.params ?? {};
+        if (typeof values !== 'object' || Array.isArray(values)) throw new RestError('WRONG_PARAMS', 'placement.call takes an object of values', 400);
+        return placementCommand(session, String(params.command ?? ''), values);
+      }
       default:
         throw new RestError('UNKNOWN_COMMAND', `the portal page does not know ${request.params.cmd}`, 400);
     }
