@@ -246,6 +246,8 @@ export interface Portal {
   operating: Map<string, Array<[number, number]>>;
   requestCount: number;
   languageId: Lang;
+  /** the portal's fixed UTC offset; dates in answers carry it (see dates.ts) */
+  utcOffsetMinutes: number;
 }
 
 /** Who is calling a REST method, as the dispatcher established it. */

@@ -70,6 +70,8 @@ export function createPortal(ctx: EmulatorContext, index: number, languageId: La
     operating: new Map(),
     requestCount: 0,
     languageId,
+    // Europe/Berlin in winter, as in the docs' examples (`…+01:00`)
+    utcOffsetMinutes: 60,
   };
   seedPortalWorkflows(portal);
   return portal;
