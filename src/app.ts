@@ -9,7 +9,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { FrameAuth } from './admin/frame-auth.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { callsRoute } from './admin/calls-route.ts';
 import { pagesRoute } from './admin/pages-route.ts';
 import { registrationRoute } from './admin/registration-route.ts';
@@ -61,6 +61,12 @@ export interface App {
 
 export async function createApp(settings: AppSettings, db: AppDatabase, logger: Logger): Promise<App> {
   const store = new PortalStore(db.prisma, new TokenCipher(settings.tokenKeys));
+  const unknownKeys = await store.unknownKeyIds();
+  if (unknownKeys.length > 0) {
+    throw new ConfigError(
+      `stored tokens were encrypted with key id(s) ${unknownKeys.join(', ')}, which TOKEN_ENCRYPTION_KEY does not hold: keep the old key in the ring (\`new:NEW,${unknownKeys[0]}:OLD\`) until \`npm run keys:rewrap\` has moved them`,
+    );
+  }
   const budget = new RateBudget(db.prisma, settings.rateLimit);
   const oauth = { oauthUrl: settings.oauthUrl, clientId: settings.clientId, clientSecret: settings.clientSecret };
   const clients = new PortalClients({ store, oauth, budget, logger });
@@ -86,12 +92,13 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
   const installer = new Installer({
     store,
     clients,
+    oauth,
     appCode: settings.appCode,
     logger,
     afterInstall: [bindAppEvents(clients, `${base}/events`), registerHandlers],
   });
 
-  const frameAuth = new FrameAuth(store);
+  const frameAuth = new FrameAuth(store, settings.appCode);
   const executor = new Executor({ prisma: db.prisma, boss, clients, catalog, logger });
   const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger, batchSize: settings.answerBatchSize ?? 50 });
   const stopWorkers =
@@ -115,7 +122,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma, boss });
       await app.register(workflowsRoute, { auth: frameAuth, clients, prisma: db.prisma });
       await app.register(tasksRoute, { auth: frameAuth, clients });
-      await app.register(pagesRoute, { bx24Url: settings.bx24Url, catalog });
+      await app.register(pagesRoute, { bx24Url: settings.bx24Url, catalog, store });
     },
     async stop() {
       await stopWorkers();

@@ -32,20 +32,30 @@ export interface Config {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DEV_SECRET = 'development-only-not-a-secret';
+/** stands for "no key given": the ring then holds a key derived from DEV_SECRET */
+const DEV_KEY_SETTING = 'dev';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const appBaseUrl = url(env, 'APP_BASE_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  // The development values are public (they are in this file): whatever NODE_ENV says (a typo
+  // there must not open a deployment), they are refused once the app is reachable from
+  // anywhere but this machine.
+  const mustBeSecret = production || !isLoopback(appBaseUrl);
+  const why = production ? 'when NODE_ENV=production' : `when APP_BASE_URL (${appBaseUrl}) is not a loopback address`;
   const developmentDefaults: string[] = [];
   const secret = (name: string, devValue: string) => {
     const value = env[name];
-    if (value !== undefined && value !== '') return value;
-    if (production) throw new ConfigError(`${name} is required when NODE_ENV=production`);
+    if (value !== undefined && value !== '') {
+      if (mustBeSecret && value === devValue) throw new ConfigError(`${name} must not be the built-in development value ${why}`);
+      return value;
+    }
+    if (mustBeSecret) throw new ConfigError(`${name} is required ${why}`);
     developmentDefaults.push(name);
     return devValue;
   };
 
-  const port = integer(env, 'PORT', 3000, 0, 65535);
-  const appBaseUrl = url(env, 'APP_BASE_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   const clientId = secret('B24_CLIENT_ID', 'local.development.app');
   const config: Config = {
     production,
@@ -56,10 +66,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clientSecret: secret('B24_CLIENT_SECRET', DEV_SECRET),
     appCode: env.B24_APP_CODE || clientId,
     oauthUrl: url(env, 'B24_OAUTH_URL', 'https://oauth.bitrix.info/oauth/token/'),
-    bx24Url: env.B24_JS_URL || '//api.bitrix24.com/api/v1/',
+    bx24Url: url(env, 'B24_JS_URL', 'https://api.bitrix24.com/api/v1/'),
     databaseUrl: optionalDatabaseUrl(env),
     dataDir: resolve(env.DATA_DIR || 'data'),
-    tokenKeys: keyRing(secret('TOKEN_ENCRYPTION_KEY', '')),
+    tokenKeys: keyRing(secret('TOKEN_ENCRYPTION_KEY', DEV_KEY_SETTING)),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     rateLimit: {
       drainPerSec: number(env, 'PORTAL_RATE_PER_SEC', 2, 0.1, 1000),
@@ -115,23 +125,43 @@ function optionalDatabaseUrl(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /**
- * TOKEN_ENCRYPTION_KEY: one key (32 bytes as 64 hex digits or base64), or `id:key,id:key` with
- * the current key first, so older keys still open the tokens they wrote (rotation).
+ * TOKEN_ENCRYPTION_KEY: one key (32 bytes as 64 hex digits or base64; its envelopes are marked
+ * `k1`), or a ring `id:key,id:key` with the current key first. Every envelope names the id of
+ * the key that wrote it, so in a ring each key needs the id it was used under: rotating from a
+ * single key is `k2:NEW,k1:OLD`. Ids are never guessed from positions (a guess that moved the
+ * old key to another id would leave every stored token unreadable).
  */
 function keyRing(raw: string): KeyRing {
-  if (raw === '') {
+  if (raw === DEV_KEY_SETTING) {
     const key = createHash('sha256').update(DEV_SECRET).digest();
     return { current: { id: 'dev', key }, all: new Map([['dev', key]]) };
   }
-  const entries = raw.split(',').map((part, index) => {
-    const trimmed = part.trim();
-    const colon = trimmed.indexOf(':');
-    const [id, material] = colon > 0 ? [trimmed.slice(0, colon), trimmed.slice(colon + 1)] : [`k${index + 1}`, trimmed];
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError('TOKEN_ENCRYPTION_KEY key ids must be letters, digits, _ or -');
+  const parts = raw.split(',').map((part) => part.trim());
+  const entries = parts.map((part) => {
+    const colon = part.indexOf(':');
+    if (colon <= 0 && parts.length > 1) {
+      throw new ConfigError('TOKEN_ENCRYPTION_KEY: with several keys each needs its id (`id:key,id:key`, current first; a single key without an id is `k1`)');
+    }
+    const [id, material] = colon > 0 ? [part.slice(0, colon), part.slice(colon + 1)] : ['k1', part];
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError('TOKEN_ENCRYPTION_KEY key ids must be 1 to 32 letters, digits, _ or -');
     const key = /^[0-9a-f]{64}$/i.test(material) ? Buffer.from(material, 'hex') : Buffer.from(material, 'base64');
     if (key.length !== 32) throw new ConfigError('TOKEN_ENCRYPTION_KEY must be 32 bytes: 64 hex digits or base64 (`id:key,id:key` to rotate)');
     return [id, key] as const;
   });
+  const ids = new Set<string>();
+  for (const [id, key] of entries) {
+    if (ids.has(id)) throw new ConfigError(`TOKEN_ENCRYPTION_KEY names the key id "${id}" twice`);
+    if (entries.some(([other, material]) => other !== id && material.equals(key))) {
+      throw new ConfigError(`TOKEN_ENCRYPTION_KEY holds the same key under two ids ("${id}" and another)`);
+    }
+    ids.add(id);
+  }
   const [currentId, currentKey] = entries[0]!;
   return { current: { id: currentId, key: currentKey }, all: new Map(entries) };
+}
+
+/** localhost, 127.0.0.0/8 or ::1: reachable from this machine only. */
+function isLoopback(address: string): boolean {
+  const host = new URL(address).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '::1';
 }

@@ -42,7 +42,15 @@ process.on('SIGINT', () => void stop('SIGINT'));
 
 const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, logger);
 stops.push(() => db.close());
-const app = await createApp(config, db, logger);
+let app: Awaited<ReturnType<typeof createApp>>;
+try {
+  app = await createApp(config, db, logger);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`configuration error: ${error.message}\n`);
+  await db.close();
+  process.exit(1);
+}
 stops.push(() => app.stop());
 const server = await buildServer({ logger, notReady: db.notReady, routes: app.routes });
 stops.push(() => server.close());

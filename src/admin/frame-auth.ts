@@ -1,12 +1,15 @@
 /**
  * Who is calling the app's own API from a page in the Bitrix24 frame. The page sends the
  * frame's auth (BX24.getAuth(): access token and member_id); we ask the portal we already know
- * — at its stored endpoint, never one the request names — who that token belongs to (`profile`),
- * and whether they are an administrator. A verified token is remembered for a minute.
+ * — at its stored endpoint, never one the request names — whose token it is (token-owner.ts:
+ * app.info and profile in one batch). The token must have been issued to THIS application:
+ * another app of the portal could otherwise act in ours as its users. A vouched token is
+ * remembered for an access token's lifetime, so a page load costs no extra request.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PortalRecord, PortalStore } from '../portals/portal-store.ts';
+import { TokenNotVouched, tokenOwner } from '../portals/token-owner.ts';
 
 export interface FrameUser {
   portal: PortalRecord;
@@ -15,17 +18,17 @@ export interface FrameUser {
   accessToken: string;
 }
 
-interface Profile {
-  ID?: string | number;
-  ADMIN?: boolean;
-}
-
-const CACHE_MS = 60_000;
+/** A Bitrix24 access token lives an hour; the portal's state is read on every request regardless. */
+const TOKEN_LIFETIME_MS = 60 * 60_000;
+const MAX_REMEMBERED = 10_000;
 
 export class FrameAuth {
-  private readonly verified = new Map<string, { at: number; userId: number; isAdmin: boolean }>();
+  private readonly verified = new Map<string, { until: number; userId: number; isAdmin: boolean }>();
 
-  constructor(private readonly store: PortalStore) {}
+  constructor(
+    private readonly store: PortalStore,
+    private readonly appCode: string,
+  ) {}
 
   /** The frame user, or a reply already sent (401) and null. */
   async require(request: FastifyRequest, reply: FastifyReply, options: { admin?: boolean } = {}): Promise<FrameUser | null> {
@@ -55,26 +58,18 @@ export class FrameAuth {
 
   private async identify(portal: PortalRecord, accessToken: string): Promise<{ userId: number; isAdmin: boolean } | null> {
     const key = createHash('sha256').update(`${portal.memberId}:${accessToken}`).digest('hex');
-    const cached = this.verified.get(key);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached;
-    let profile: Profile | undefined;
+    const remembered = this.verified.get(key);
+    if (remembered && remembered.until > Date.now()) return remembered;
+    let owner;
     try {
-      // Plain fetch: this is the user's frame token, not ours; it must not enter our refresh or budget.
-      const response = await fetch(new URL('profile.json', portal.clientEndpoint), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ auth: accessToken }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      if (!response.ok) return null;
-      profile = ((await response.json()) as { result?: Profile }).result;
-    } catch {
-      return null;
+      owner = await tokenOwner(portal.clientEndpoint, accessToken);
+    } catch (error) {
+      if (error instanceof TokenNotVouched) return null;
+      throw error;
     }
-    const userId = Number(profile?.ID);
-    if (!Number.isInteger(userId) || userId <= 0) return null;
-    const entry = { at: Date.now(), userId, isAdmin: profile?.ADMIN === true };
-    if (this.verified.size > 10_000) this.verified.clear();
+    if (owner.app.CODE !== this.appCode) return null;
+    const entry = { until: Date.now() + TOKEN_LIFETIME_MS, userId: owner.userId, isAdmin: owner.isAdmin };
+    if (this.verified.size >= MAX_REMEMBERED) this.verified.clear();
     this.verified.set(key, entry);
     return entry;
   }

@@ -6,29 +6,37 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { text } from '../lifecycle/fields.ts';
+import { originOf, pagePolicy } from '../page-policy.ts';
+import type { PortalStore } from '../portals/portal-store.ts';
 import type { Catalog } from '../robots/catalog.ts';
 
 const PUBLIC = new URL('../../public/', import.meta.url);
 const DIST = new URL('dist/', PUBLIC);
 
-export const pagesRoute: FastifyPluginAsync<{ bx24Url: string; catalog: Catalog }> = async (app, { bx24Url, catalog }) => {
+export const pagesRoute: FastifyPluginAsync<{ bx24Url: string; catalog: Catalog; store: PortalStore }> = async (app, { bx24Url, catalog, store }) => {
   const bx24Src = bx24Url.replace(/[<>"'\s]/g, '');
   const page = (file: string) => readFileSync(new URL(file, PUBLIC), 'utf8').replace('{{BX24_URL}}', bx24Src);
   const pages = { main: page('app.html'), settings: page('settings.html') };
-  // The pages run inside the portal's frame: any portal may embed them; scripts only from us and the BX24 library.
-  const bx24Origin = /^(?:https?:)?\/\/([^/]+)/.exec(bx24Src)?.[0] ?? '';
-  const policy = `default-src 'self'; script-src 'self' ${bx24Origin}; style-src 'self'; img-src 'self' data:; frame-ancestors *; base-uri 'none'; form-action 'none'`;
   const built = existsSync(new URL('app.js', DIST));
-  const send = (html: string) => async (_request: unknown, reply: FastifyReply) => {
+  // Framed only by the portal that opens the page: Bitrix24 POSTs its member_id, and the origin
+  // is the one we stored from the OAuth server. A page opened any other way may not be framed.
+  const ancestorsOf = async (request: FastifyRequest): Promise<string[]> => {
+    const memberId = text(request.body, 'member_id', 64);
+    const portal = memberId ? await store.findByMemberId(memberId) : null;
+    return portal && portal.state !== 'uninstalled' ? [originOf(portal.clientEndpoint)] : [];
+  };
+  const send = (html: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (!built) return reply.code(503).type('text/plain').send('The pages are not built: run `npm run build`.');
+    const policy = pagePolicy({ bx24Url, frameAncestors: await ancestorsOf(request) });
     return reply.type('text/html; charset=utf-8').header('content-security-policy', policy).header('cache-control', 'no-store').send(html);
   };
 
   app.get('/app', send(pages.main));
   app.post('/app', send(pages.main));
   const settings = send(pages.settings);
-  const placement = async (request: { params: { code: string } }, reply: FastifyReply) => {
+  const placement = async (request: FastifyRequest<{ Params: { code: string } }>, reply: FastifyReply) => {
     const definition = catalog.get(request.params.code);
     if (!definition || definition.config.USE_PLACEMENT !== 'Y') {
       return reply.code(404).send({ error: 'NOT_FOUND', error_description: 'no robot of this app has a settings page by that code' });

@@ -1,18 +1,18 @@
 /**
  * POST /events: ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL from the portal.
  *
- * The first install event of a portal proves itself with a working access token (app.info);
- * after that an event is accepted when its application_token matches the stored one. An
- * install or update whose application_token is new (the portal issued another) is accepted
- * only if its access token works on the portal we already know. Uninstall carries no token:
- * the application_token is its only check.
+ * An install is always proven (install-proof.ts: the OAuth server and an administrator's token).
+ * An update whose application_token matches the stored one is the portal's own: it re-registers
+ * the robots and changes nothing else; one bringing a new application_token is an install and
+ * proven as one. An uninstall carries no token (they are already revoked): the application_token
+ * is its only check.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { authenticatePortalRequest } from '../portals/authenticate.ts';
 import type { PortalStore } from '../portals/portal-store.ts';
 import { APP_EVENTS } from './bind-events.ts';
-import { isHost, isHttpUrl, isMemberId, record, text } from './fields.ts';
-import { InstallRefused, type Installer } from './installer.ts';
+import { isHost, isMemberId, record, text } from './fields.ts';
+import { InstallRefused, type Installer, type InstallRequest } from './installer.ts';
 
 export interface EventsRouteOptions {
   installer: Installer;
@@ -37,54 +37,35 @@ export const eventsRoute: FastifyPluginAsync<EventsRouteOptions> = async (app, {
       log.warn({ reason }, 'app event refused');
       return reply.code(401).send({ error: 'INVALID_APPLICATION_TOKEN', error_description: 'the event could not be authenticated' });
     };
-    const tokens = tokensOf(auth);
-    const verdict = await authenticatePortalRequest(store, auth);
-    const known = verdict.ok ? verdict.portal : await store.findByMemberId(memberId);
+    const domain = text(auth, 'domain', 255);
+    const installRequest = (): InstallRequest => ({
+      memberId,
+      domain: isHost(domain) ? domain : undefined,
+      accessToken: text(auth, 'access_token', 1024),
+      refreshToken: text(auth, 'refresh_token', 1024),
+      applicationToken: text(auth, 'application_token', 255),
+      languageId: text(data, 'LANGUAGE_ID', 8),
+      appVersion: numberOrNull(text(data, 'VERSION', 12)),
+    });
 
     try {
       if (event === 'ONAPPINSTALL') {
-        const firstInstall = !known || known.state === 'uninstalled' || !(await store.hasApplicationToken(memberId));
-        if (!verdict.ok && !firstInstall && !(known && (await installer.accessTokenWorksOn(known, tokens?.accessToken)))) {
-          return refuse(verdict.reason);
-        }
-        const clientEndpoint = text(auth, 'client_endpoint', 255);
-        const domain = text(auth, 'domain', 255);
-        if (!tokens || !isHttpUrl(clientEndpoint) || !isHost(domain)) {
-          return reply.code(400).send({ error: 'INVALID_AUTH', error_description: 'auth needs access_token, refresh_token, domain and client_endpoint' });
-        }
-        await installer.install({
-          memberId,
-          domain,
-          clientEndpoint,
-          serverEndpoint: text(auth, 'server_endpoint', 255) ?? clientEndpoint,
-          tokens,
-          applicationToken: text(auth, 'application_token', 255),
-          scope: text(auth, 'scope', 1024),
-          status: text(auth, 'status', 2),
-          userId: numberOrNull(text(auth, 'user_id', 12)),
-          languageId: text(data, 'LANGUAGE_ID', 8),
-          appVersion: numberOrNull(text(data, 'VERSION', 12)),
-        });
+        await installer.install(installRequest());
         return { result: true };
       }
-
-      if (!known || known.state === 'uninstalled') return refuse('unknown portal');
-
+      const verdict = await authenticatePortalRequest(store, auth);
       if (event === 'ONAPPUPDATE') {
-        const newToken = text(auth, 'application_token', 255);
-        if (!verdict.ok && !(newToken && (await installer.accessTokenWorksOn(known, tokens?.accessToken)))) {
-          return refuse(verdict.reason);
+        if (verdict.ok && verdict.portal.state === 'installed') {
+          await installer.update(verdict.portal, numberOrNull(text(data, 'VERSION', 12)));
+        } else {
+          // A new application_token, or a portal whose tokens died: only a proven administrator
+          // may set them.
+          await installer.install(installRequest());
         }
-        await installer.update(known, {
-          applicationToken: verdict.ok ? undefined : newToken,
-          version: numberOrNull(text(data, 'VERSION', 12)) ?? undefined,
-          tokens: tokens ?? undefined,
-        });
         return { result: true };
       }
-
-      if (!verdict.ok) return refuse(verdict.reason);
-      await installer.uninstall(known, text(data, 'CLEAN', 1) === '1');
+      if (!verdict.ok || verdict.portal.state === 'uninstalled') return refuse(verdict.ok ? 'not installed' : verdict.reason);
+      await installer.uninstall(verdict.portal, text(data, 'CLEAN', 1) === '1');
       return { result: true };
     } catch (error) {
       if (error instanceof InstallRefused) return refuse(error.message);
@@ -92,14 +73,6 @@ export const eventsRoute: FastifyPluginAsync<EventsRouteOptions> = async (app, {
     }
   });
 };
-
-function tokensOf(auth: Record<string, unknown>) {
-  const accessToken = text(auth, 'access_token');
-  const refreshToken = text(auth, 'refresh_token');
-  if (!accessToken || !refreshToken) return null;
-  const expires = Number(text(auth, 'expires', 12));
-  return { accessToken, refreshToken, expiresAt: Number.isFinite(expires) && expires > 0 ? expires * 1000 : null };
-}
 
 function numberOrNull(value: string | undefined): number | null {
   const n = Number(value);

@@ -2,10 +2,14 @@
  * GET|POST /install: the page Bitrix24 opens in a frame when an admin installs the app.
  * POST: AUTH_ID, AUTH_EXPIRES, REFRESH_ID, SERVER_ENDPOINT, member_id, status, PLACEMENT,
  * PLACEMENT_OPTIONS, APPLICATION_TOKEN; query: DOMAIN, PROTOCOL, LANG, APP_SID.
+ * Only REFRESH_ID, member_id and DOMAIN matter: the install is proven through the OAuth server
+ * (install-proof.ts), which names the portal's endpoints; the request's own are not used. A
+ * refused install shows a generic message — the reason is in the log, never on the page.
  */
 import { readFileSync } from 'node:fs';
-import type { FastifyPluginAsync } from 'fastify';
-import { isHost, isHttpUrl, isMemberId, text } from './fields.ts';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { frameOrigin, newNonce, originOf, pagePolicy } from '../page-policy.ts';
+import { isHost, isMemberId, text } from './fields.ts';
 import { InstallRefused, type Installer } from './installer.ts';
 import { pageText } from './install-texts.ts';
 
@@ -16,65 +20,60 @@ export interface InstallRouteOptions {
   bx24Url: string;
 }
 
+type Outcome = 'ok' | 'refused' | 'failed' | 'open';
+
 export const installRoute: FastifyPluginAsync<InstallRouteOptions> = async (app, { installer, bx24Url }) => {
-  const render = (lang: string, outcome: 'ok' | 'error' | 'open', message?: string) => {
+  const send = (reply: FastifyReply, status: number, lang: string, outcome: Outcome, frameAncestors: string[]) => {
     const texts = pageText(lang);
+    const nonce = newNonce();
     const values: Record<string, string> = {
       LANG: texts.lang,
-      TITLE: outcome === 'ok' ? texts.installed : outcome === 'error' ? texts.failed : texts.openFromPortal,
+      TITLE: outcome === 'ok' ? texts.installed : outcome === 'open' ? texts.openFromPortal : texts.failed,
       STATE: outcome === 'ok' ? 'ok' : 'error',
-      MESSAGE: message ?? (outcome === 'ok' ? texts.installedHint : texts.openHint),
+      MESSAGE: { ok: texts.installedHint, refused: texts.refused, failed: texts.retry, open: texts.openHint }[outcome],
       BX24_URL: bx24Url,
       FINISH: outcome === 'ok' ? 'true' : 'false',
+      NONCE: nonce,
     };
-    return template.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => escapeHtml(values[key] ?? ''));
+    return reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', pagePolicy({ bx24Url, frameAncestors, nonce }))
+      .header('cache-control', 'no-store')
+      .send(template.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => escapeHtml(values[key] ?? '')));
   };
 
-  const handle = async (query: unknown, body: unknown, reply: import('fastify').FastifyReply) => {
+  const handle = async (query: unknown, body: unknown, reply: FastifyReply) => {
     const lang = text(query, 'LANG', 8) ?? 'en';
-    const accessToken = text(body, 'AUTH_ID');
-    if (!accessToken) {
-      return reply.code(200).type('text/html').send(render(lang, 'open'));
-    }
     const domain = text(query, 'DOMAIN', 255);
+    // Before the portal is proven, the page may be framed by the host the frame names: it shows
+    // nothing of anyone's but a generic outcome.
+    const claimedOrigin = frameOrigin(domain, text(query, 'PROTOCOL', 1));
+    const accessToken = text(body, 'AUTH_ID', 1024);
+    if (!accessToken) return send(reply, 200, lang, 'open', claimedOrigin);
     const memberId = text(body, 'member_id', 64);
-    const refreshToken = text(body, 'REFRESH_ID');
-    const serverEndpoint = text(body, 'SERVER_ENDPOINT', 255);
-    const problems = [
-      !isHost(domain) && 'DOMAIN (query) must be the portal host',
-      !isMemberId(memberId) && 'member_id must be the portal member id',
-      !refreshToken && 'REFRESH_ID is required',
-      !isHttpUrl(serverEndpoint) && 'SERVER_ENDPOINT must be an http(s) URL',
-    ].filter(Boolean);
-    if (problems.length > 0) {
-      return reply.code(400).type('text/html').send(render(lang, 'error', problems.join('; ')));
+    if (!isHost(domain) || !isMemberId(memberId)) {
+      app.log.warn({ portal: memberId }, 'install refused: DOMAIN or member_id missing or malformed');
+      return send(reply, 400, lang, 'refused', claimedOrigin);
     }
-    const protocol = text(query, 'PROTOCOL', 1) === '0' ? 'http' : 'https';
-    const expiresIn = Number(text(body, 'AUTH_EXPIRES', 12) ?? 3600);
     try {
-      await installer.install({
-        memberId: memberId!,
-        domain: domain!,
-        clientEndpoint: `${protocol}://${domain}/rest/`,
-        serverEndpoint: serverEndpoint!,
-        tokens: {
-          accessToken,
-          refreshToken: refreshToken!,
-          expiresAt: Date.now() + (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 3600) * 1000,
-        },
+      const portal = await installer.install({
+        memberId,
+        domain,
+        accessToken,
+        refreshToken: text(body, 'REFRESH_ID', 1024),
         applicationToken: text(body, 'APPLICATION_TOKEN', 255),
-        status: text(body, 'status', 2),
         languageId: lang,
       });
+      return send(reply, 200, lang, 'ok', [originOf(portal.clientEndpoint)]);
     } catch (error) {
       if (error instanceof InstallRefused) {
         app.log.warn({ portal: memberId, reason: error.message }, 'install refused');
-        return reply.code(403).type('text/html').send(render(lang, 'error', error.message));
+        return send(reply, 403, lang, 'refused', claimedOrigin);
       }
       app.log.error({ portal: memberId, err: error }, 'install failed');
-      return reply.code(502).type('text/html').send(render(lang, 'error', pageText(lang).retry));
+      return send(reply, 502, lang, 'failed', claimedOrigin);
     }
-    return reply.code(200).type('text/html').send(render(lang, 'ok'));
   };
 
   app.get('/install', (request, reply) => handle(request.query, {}, reply));

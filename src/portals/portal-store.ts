@@ -72,6 +72,23 @@ export class PortalStore {
     return withoutSecrets(portal);
   }
 
+  /**
+   * A repeated install of a portal we know, proven with its access token at the stored endpoint:
+   * identity and tokens stay; the application token (if the request brings one), version and
+   * language are written together.
+   */
+  async confirmInstall(portalId: number, change: { applicationToken?: string; appVersion: number | null; languageId?: string }): Promise<PortalRecord> {
+    const portal = await this.prisma.portal.update({
+      where: { id: portalId },
+      data: {
+        ...(change.applicationToken ? { applicationTokenHash: hashApplicationToken(change.applicationToken) } : {}),
+        ...(change.appVersion !== null ? { appVersion: change.appVersion } : {}),
+        ...(change.languageId !== undefined ? { languageId: change.languageId } : {}),
+      },
+    });
+    return withoutSecrets(portal);
+  }
+
   /** The portal, if the presented application_token matches its stored one (one query, constant-time compare). */
   async findAuthenticated(memberId: string, presented: unknown): Promise<PortalRecord | null> {
     const portal = await this.prisma.portal.findUnique({ where: { memberId } });
@@ -85,15 +102,6 @@ export class PortalStore {
       select: { applicationTokenHash: true },
     });
     return applicationTokenMatches(portal?.applicationTokenHash, presented);
-  }
-
-  async hasApplicationToken(memberId: string): Promise<boolean> {
-    const portal = await this.prisma.portal.findUnique({ where: { memberId }, select: { applicationTokenHash: true } });
-    return Boolean(portal?.applicationTokenHash);
-  }
-
-  async setApplicationToken(portalId: number, token: string): Promise<void> {
-    await this.prisma.portal.update({ where: { id: portalId }, data: { applicationTokenHash: hashApplicationToken(token) } });
   }
 
   async setAppVersion(portalId: number, appVersion: number): Promise<void> {
@@ -149,6 +157,27 @@ export class PortalStore {
     });
   }
 
+  /**
+   * Key ids that stored envelopes name but TOKEN_ENCRYPTION_KEY lacks. Checked at start: a ring
+   * that cannot open what is stored would otherwise fail every portal at its first call.
+   */
+  async unknownKeyIds(): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT DISTINCT split_part(enc, '.', 1) AS id
+      FROM portals, LATERAL (VALUES (access_token_enc), (refresh_token_enc)) AS envelopes(enc)
+      WHERE enc IS NOT NULL`;
+    return rows.map((r) => r.id).filter((id) => !this.cipher.knows(id));
+  }
+
+  /** Portals whose tokens are not yet under the current key. */
+  async countNotUnderCurrentKey(): Promise<number> {
+    const portals = await this.prisma.portal.findMany({
+      where: { accessToken: { not: null } },
+      select: { accessToken: true, refreshToken: true },
+    });
+    return portals.filter((p) => this.cipher.needsRewrap(p.accessToken!) || (p.refreshToken !== null && this.cipher.needsRewrap(p.refreshToken))).length;
+  }
+
   /** Re-encrypts every envelope not under the current key (after a key rotation). */
   async rewrapAll(): Promise<number> {
     const portals = await this.prisma.portal.findMany({
@@ -160,8 +189,12 @@ export class PortalStore {
       if (!this.cipher.needsRewrap(portal.accessToken!) && !this.cipher.needsRewrap(portal.refreshToken!)) continue;
       const tokens = this.decryptTokens(portal);
       if (!tokens) continue;
-      await this.prisma.portal.update({ where: { id: portal.id }, data: this.encryptTokens(tokens) });
-      rewrapped += 1;
+      // Compare-and-set: a refresh that stored a new pair meanwhile wins (it is under the current key anyway).
+      const { count } = await this.prisma.portal.updateMany({
+        where: { id: portal.id, accessToken: portal.accessToken, refreshToken: portal.refreshToken },
+        data: this.encryptTokens(tokens),
+      });
+      rewrapped += count;
     }
     return rewrapped;
   }
