@@ -14,7 +14,15 @@ import type { PortalRecord, PortalTokens } from '../portals/portal-store.ts';
 import { TokenNotVouched, tokenOwner, type AppInfo, type TokenOwner } from '../portals/token-owner.ts';
 
 /** Refused: the reason is for the log; whoever asked hears only that it was refused. */
-export class InstallRefused extends Error {}
+export class InstallRefused extends Error {
+  constructor(
+    message: string,
+    /** the OAuth server did not take the refresh token (possibly spent moments before by the same install) */
+    readonly refreshTokenRefused = false,
+  ) {
+    super(message);
+  }
+}
 
 export interface ProvenPortal {
   memberId: string;
@@ -40,7 +48,7 @@ export async function proveThroughOAuth(oauth: OAuthSettings, appCode: string, c
   try {
     fresh = await refreshTokens(oauth, claim.refreshToken);
   } catch (error) {
-    if (error instanceof OAuthRefreshError) throw new InstallRefused(`the OAuth server refused the refresh token (${error.code})`);
+    if (error instanceof OAuthRefreshError) throw new InstallRefused(`the OAuth server refused the refresh token (${error.code})`, true);
     throw error;
   }
   if (fresh.memberId !== claim.memberId) throw new InstallRefused('the OAuth server names another portal than the request');
@@ -72,8 +80,12 @@ export async function proveThroughOAuth(oauth: OAuthSettings, appCode: string, c
  * OAuth server named at install). Used when the refresh token of an event was already spent
  * (the install page exchanged the same pair moments before).
  */
-export async function proveOnKnownPortal(portal: PortalRecord, accessToken: string | undefined, appCode: string): Promise<TokenOwner> {
-  if (!accessToken) throw new InstallRefused('the request carries no access token');
+export async function proveOnKnownPortal(portal: PortalRecord, claim: InstallClaim & { accessToken?: string }, appCode: string): Promise<TokenOwner> {
+  if (!claim.accessToken) throw new InstallRefused('the request carries no access token');
+  if (claim.domain !== undefined && claim.domain.toLowerCase() !== portal.domain.toLowerCase()) {
+    throw new InstallRefused(`the request names domain ${claim.domain}, the portal is at ${portal.domain}`);
+  }
+  const accessToken = claim.accessToken;
   return requireAdminOfApp(portal.clientEndpoint, accessToken, appCode);
 }
 

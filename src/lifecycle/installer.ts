@@ -60,8 +60,8 @@ export class Installer {
     } catch (error) {
       // The same pair may already have been exchanged (the install page, then the install event):
       // a portal we know can still prove the request with its access token at the stored endpoint.
-      if (!(error instanceof InstallRefused) || !known || known.state !== 'installed') throw error;
-      const owner = await proveOnKnownPortal(known, request.accessToken, this.deps.appCode).catch((second: unknown) => {
+      if (!(error instanceof InstallRefused) || !error.refreshTokenRefused || !known || known.state !== 'installed') throw error;
+      const owner = await proveOnKnownPortal(known, request, this.deps.appCode).catch((second: unknown) => {
         throw second instanceof InstallRefused ? new InstallRefused(`${error.message}; ${second.message}`) : second;
       });
       portal = await this.deps.store.confirmInstall(known.id, {

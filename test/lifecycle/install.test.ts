@@ -56,6 +56,42 @@ describe('install, update, uninstall', () => {
     expect(await portalRow(member)).toBeNull();
   });
 
+  it("an install event whose refresh token the install page already spent is proven by an admin's access token at the stored endpoint", async () => {
+    const member = stack.memberId(1);
+    const spend = (refreshToken: string) =>
+      fetch(`${stack.emulatorUrl}/oauth/token/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form({ grant_type: 'refresh_token', client_id: stack.clientId, client_secret: stack.clientSecret, refresh_token: refreshToken }),
+      });
+    const grant = (userId: number) => stack.control('POST', `/_emulator/portals/${member}/apps/${stack.clientId}/tokens`, { userId });
+    const installEvent = (tokens: Record<string, string>) =>
+      fetch(`${stack.appUrl}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form({
+          event: 'ONAPPINSTALL',
+          'auth[member_id]': member,
+          'auth[domain]': stack.emulator.state.portals.get(member)!.domain,
+          'auth[access_token]': tokens.access_token!,
+          'auth[refresh_token]': tokens.refresh_token!,
+          'auth[application_token]': tokens.application_token!,
+        }),
+      });
+    const before = await portalRow(member);
+    const employee = await grant(3);
+    expect((await spend(employee.refresh_token)).status).toBe(200);
+    expect((await installEvent(employee)).status).toBe(401);
+    expect(await portalRow(member)).toEqual(before);
+
+    const admin = await grant(1);
+    expect((await spend(admin.refresh_token)).status).toBe(200);
+    expect((await installEvent(admin)).status).toBe(200);
+    const after = await portalRow(member);
+    expect(after!.accessToken).toBe(before!.accessToken);
+    expect(await stack.app.store.applicationTokenMatches(member, admin.application_token)).toBe(true);
+  });
+
   it('forged events and handler calls are refused with 401 and change nothing', async () => {
     const member = stack.memberId(1);
     const before = await portalRow(member);

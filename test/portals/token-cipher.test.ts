@@ -34,7 +34,15 @@ describe('token cipher', () => {
     const flipped = Buffer.from(data!, 'base64url');
     flipped[0] = flipped[0]! ^ 1;
     expect(() => cipher.decrypt([id, iv, tag, flipped.toString('base64url')].join('.'))).toThrow();
-    expect(() => new TokenCipher(ring('other')).decrypt([id, iv, tag, data].join('.'))).toThrow(/unknown/);
+    expect(() => new TokenCipher(ring('other')).decrypt([id, iv, tag, data].join('.'))).toThrow(/not in TOKEN_ENCRYPTION_KEY/);
+  });
+
+  it('refuses an envelope whose tag was cut short (GCM would accept 4 bytes)', () => {
+    const cipher = new TokenCipher(ring('k1'));
+    const [id, iv, tag, data] = cipher.encrypt('token').split('.');
+    const short = Buffer.from(tag!, 'base64url').subarray(0, 4).toString('base64url');
+    expect(() => cipher.decrypt([id, iv, short, data].join('.'))).toThrow(/malformed/);
+    expect(() => cipher.decrypt([id, iv, tag, data, 'extra'].join('.'))).toThrow(/malformed/);
   });
 });
 
