@@ -120,7 +120,9 @@ export const restRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (a
   app.all('/rest/*', async (request, reply) => {
     const started = Date.now();
     const { method, webhook } = parsePath((request.params as { '*': string })['*']);
-    const query = request.query as Record<string, unknown>;
+    // PHP reads bracket keys in the query string too (FILTER[ACTIVE]=1), as in a form body.
+    const rawQuery = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+    const query = qs.parse(rawQuery, { depth: 10, arrayLimit: 1000, parameterLimit: 10_000 }) as Record<string, unknown>;
     const body = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
     const { auth: bodyAuth, ...bodyParams } = body;
     const { auth: queryAuth, ...queryParams } = query;
