@@ -329,6 +329,8 @@ export interface EmulatorContext {
   /** The workflow side: start a workflow (used by REST and by the control API). */
   workflows: WorkflowEngine;
   deliveries: QueueDelivery[];
+  /** Gives a portal a new address (its old one then answers 302 to the new); set once the emulator listens. */
+  movePortal?(portal: Portal): Promise<{ from: string; to: string }>;
 }
 
 export interface WorkflowEngine {

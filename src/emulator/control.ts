@@ -112,6 +112,13 @@ export const controlRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async
     return { url: `${portal.clientEndpoint}${userId}/${code}/` };
   });
 
+  app.post<{ Params: { memberId: string } }>('/_emulator/portals/:memberId/move', async (request) => {
+    const portal = portalOf(request.params.memberId);
+    if (!state.movePortal) throw new RestError('NOT_LISTENING', 'a portal moves once the emulator listens', 409);
+    const moved = await state.movePortal(portal);
+    return { ...moved, portal: describePortal(state, portal) };
+  });
+
   app.post<{ Params: { memberId: string } }>('/_emulator/portals/:memberId/expire-tokens', async (request) => {
     const grants = state.grants.all(portalOf(request.params.memberId).memberId);
     for (const grant of grants) grant.accessExpiresAt = Date.now() - 1000;

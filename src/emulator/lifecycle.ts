@@ -137,7 +137,7 @@ export class Lifecycle {
                 expires: t.expires,
                 expires_in: t.expires_in,
                 scope: t.scope,
-                domain: t.domain,
+                domain: portal.domain,
                 server_endpoint: t.server_endpoint,
                 status: t.status,
                 client_endpoint: t.client_endpoint,

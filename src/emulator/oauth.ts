@@ -49,34 +49,48 @@ export class Grants {
   }
 }
 
+/**
+ * A grant as oauth.bitrix.info answers it, in its field order: `domain` and `server_endpoint`
+ * name the OAuth server itself (settings/oauth/auto-renewal.md: "the domain of the authorization
+ * server"), `client_endpoint` the portal's REST (where calls go; it follows a portal that moved).
+ */
 export function tokenAnswer(state: EmulatorState, portal: Portal, grant: TokenGrant) {
   return {
     access_token: grant.accessToken,
-    refresh_token: grant.refreshToken,
     expires: Math.floor(grant.accessExpiresAt / 1000),
     expires_in: Math.round((grant.accessExpiresAt - Date.now()) / 1000),
     scope: grant.scope.join(','),
-    domain: portal.domain,
+    domain: new URL(state.config.baseUrl).host,
     server_endpoint: `${state.config.baseUrl}/rest/`,
     status: 'L',
     client_endpoint: portal.clientEndpoint,
     member_id: portal.memberId,
     user_id: grant.userId,
+    refresh_token: grant.refreshToken,
   };
 }
 
+const REQUIRED = ['grant_type', 'client_id', 'client_secret', 'refresh_token'] as const;
+
+/**
+ * The docs list the codes (settings/oauth/error-codes.md) but not the HTTP statuses; these are
+ * RFC 6749 §5.2's: 401 for invalid_client, 400 for the rest.
+ */
 export const oauthRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (app, { state }) => {
   app.all('/oauth/token/', async (request, reply) => {
     const fields = { ...(request.query as Record<string, unknown>), ...((request.body as Record<string, unknown>) ?? {}) };
     const fault = state.faults.take('oauth', undefined);
     if (fault && (await state.faults.apply(fault, reply))) return reply;
     const fail = (status: number, error: string, description: string) => reply.code(status).send({ error, error_description: description });
+    const missing = REQUIRED.find((name) => typeof fields[name] !== 'string' || fields[name] === '');
+    if (missing === 'grant_type') return fail(400, 'invalid_request', 'grant_type is required');
     if (fields.grant_type !== 'refresh_token') return fail(400, 'unsupported_grant_type', 'only grant_type=refresh_token is supported');
-    const application = state.applications.get(String(fields.client_id ?? ''));
+    if (missing) return fail(400, 'invalid_request', `${missing} is required`);
+    const application = state.applications.get(String(fields.client_id));
     if (!application || application.clientSecret !== fields.client_secret) {
       return fail(401, 'invalid_client', 'Invalid client credentials');
     }
-    const grant = state.grants.byRefreshToken(String(fields.refresh_token ?? ''));
+    const grant = state.grants.byRefreshToken(String(fields.refresh_token));
     if (!grant || grant.clientId !== application.clientId || grant.refreshRevoked || grant.refreshExpiresAt < Date.now()) {
       return fail(400, 'invalid_grant', 'Invalid refresh token');
     }

@@ -20,6 +20,7 @@ import { Lifecycle, type EventDelivery } from './lifecycle.ts';
 import { appMethods } from './methods/app.ts';
 import { robotMethods } from './methods/robots.ts';
 import { Grants, oauthRoutes } from './oauth.ts';
+import { portalMoves } from './portal-move.ts';
 import { restRoutes } from './rest/dispatch.ts';
 import { createPortal } from './state.ts';
 import { Stats } from './stats.ts';
@@ -113,6 +114,7 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
   state.workflows = createWorkflowEngine(state);
   await state.addPortals(options.portals ?? 2);
 
+  await app.register(portalMoves, { state, listenFor });
   await app.register(oauthRoutes, { state });
   await app.register(restRoutes, { state });
   await app.register(controlRoutes, { state });

@@ -6,6 +6,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import qs from 'qs';
 import { isListPage, RestError, type CallContext, type MethodDefinition, type Portal } from '../contract.ts';
+import { portalIso } from '../dates.ts';
 import type { EmulatorState } from '../server.ts';
 
 const WINDOW_MS = 10 * 60_000;
@@ -48,8 +49,8 @@ function timeBlock(started: number, processing: number, portal: Portal | undefin
     finish,
     duration: finish - started / 1000,
     processing,
-    date_start: new Date(started).toISOString(),
-    date_finish: new Date().toISOString(),
+    date_start: portal ? portalIso(started, portal) : new Date(started).toISOString(),
+    date_finish: portal ? portalIso(Date.now(), portal) : new Date().toISOString(),
     operating_reset_at: Math.floor((oldest + WINDOW_MS) / 1000),
     operating,
   };
@@ -119,7 +120,9 @@ export const restRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (a
   app.all('/rest/*', async (request, reply) => {
     const started = Date.now();
     const { method, webhook } = parsePath((request.params as { '*': string })['*']);
-    const query = request.query as Record<string, unknown>;
+    // PHP reads bracket keys in the query string too (FILTER[ACTIVE]=1), as in a form body.
+    const rawQuery = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+    const query = qs.parse(rawQuery, { depth: 10, arrayLimit: 1000, parameterLimit: 10_000 }) as Record<string, unknown>;
     const body = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
     const { auth: bodyAuth, ...bodyParams } = body;
     const { auth: queryAuth, ...queryParams } = query;
@@ -161,51 +164,112 @@ function bearer(header: string | undefined): string | undefined {
   return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
 }
 
-/** `batch`: up to 50 commands `method?query`, `$result[key]` references, halt on first error. */
+/** A batch's answer sections as the core builds them: PHP arrays keyed by the command's key. */
+type Sections = Record<'result' | 'next' | 'total' | 'time' | 'error', Map<string, unknown>>;
+
+const BATCH_MAX_LENGTH = 50;
+
+/**
+ * `batch` as CRestProvider::methodsBatch: every command runs as the batch's caller (an `auth` in
+ * a command is overwritten by the batch's own), commands past the 50th fail with
+ * ERROR_BATCH_LENGTH_EXCEEDED, a nested batch with ERROR_BATCH_METHOD_NOT_ALLOWED, `halt` stops
+ * after the first failed command, and the batch itself answers 200 with every section keyed by
+ * the command's key.
+ */
 async function runBatch(state: EmulatorState, call: CallContext, params: Record<string, any>): Promise<Outcome> {
-  const cmd = params.cmd ?? params.CMD;
-  if (!cmd || typeof cmd !== 'object') throw new RestError('INVALID_ARG_VALUE', 'cmd is required', 400);
-  const entries: Array<[string, string]> = Object.entries(cmd).map(([key, value]) => [key, String(value)]);
-  if (entries.length > 50) throw new RestError('ERROR_BATCH_LENGTH_EXCEEDED', 'Max batch length exceeded', 400);
-  const halt = ['1', 'true', 'Y'].includes(String(params.halt ?? '0'));
-  const asList = Array.isArray(cmd);
-  const result: Record<string, unknown> = {};
-  const result_error: Record<string, unknown> = {};
-  const result_total: Record<string, unknown> = {};
-  const result_next: Record<string, unknown> = {};
-  const result_time: Record<string, unknown> = {};
+  const cmd = caseless(params, 'CMD');
+  const halt = truthy(caseless(params, 'HALT'));
+  const sections: Sections = { result: new Map(), next: new Map(), total: new Map(), time: new Map(), error: new Map() };
   let processing = 0;
-  for (const [key, command] of entries) {
-    const [path, queryString = ''] = substitute(command, result).split('?', 2) as [string, string?];
-    const method = path.replace(/\.json$/i, '').toLowerCase();
+  let count = 0;
+  for (const [key, command] of typeof cmd === 'object' && cmd !== null ? Object.entries(cmd) : []) {
     const started = Date.now();
     try {
+      if ((count += 1) > BATCH_MAX_LENGTH) throw new RestError('ERROR_BATCH_LENGTH_EXCEEDED', 'Max batch length exceeded', 400);
+      const text = String(command);
+      const split = text.indexOf('?');
+      const method = (split < 0 ? text : text.slice(0, split)).replace(/\.json$/i, '').toLowerCase();
+      const query = qs.parse(split < 0 ? '' : text.slice(split + 1), { depth: 10, arrayLimit: 1000, parameterLimit: 5000 });
+      const { auth: _overwritten, ...commandParams } = resolveReferences(query, sections) as Record<string, unknown>;
       if (method === 'batch') throw new RestError('ERROR_BATCH_METHOD_NOT_ALLOWED', 'Method is not allowed for batch usage', 405);
-      const { auth: _ignored, ...commandParams } = qs.parse(queryString, { depth: 10, arrayLimit: 1000, parameterLimit: 5000 });
-      const outcome = await invoke(state, call, method, commandParams as Record<string, any>);
+      const outcome = await invoke(state, call, method, commandParams);
       processing += outcome.processing;
-      result[key] = outcome.result;
-      if (outcome.total !== undefined) result_total[key] = outcome.total;
-      if (outcome.next !== undefined) result_next[key] = outcome.next;
-      result_time[key] = timeBlock(started, outcome.processing, call.portal, `${call.app?.application.clientId ?? 'webhook'}:${method}`);
+      sections.result.set(key, outcome.result);
+      if (outcome.next !== undefined) sections.next.set(key, outcome.next);
+      if (outcome.total !== undefined) sections.total.set(key, outcome.total);
+      sections.time.set(key, timeBlock(started, outcome.processing, call.portal, `${call.app?.application.clientId ?? 'webhook'}:${method}`));
     } catch (error) {
       const restError = error instanceof RestError ? error : new RestError('INTERNAL_SERVER_ERROR', (error as Error).message, 500);
-      result_error[key] = { error: restError.code, error_description: restError.description };
+      sections.error.set(key, { error: restError.code, error_description: restError.description });
       if (halt) break;
     }
   }
-  const shape = (o: Record<string, unknown>) => (asList ? Object.values(o) : o);
   return {
-    result: { result: shape(result), result_error: shape(result_error), result_total: shape(result_total), result_next: shape(result_next), result_time: shape(result_time) },
+    result: {
+      result: phpArray(sections.result),
+      result_error: phpArray(sections.error),
+      result_total: phpArray(sections.total),
+      result_next: phpArray(sections.next),
+      result_time: phpArray(sections.time),
+    },
     processing,
   };
 }
 
-/** `$result[key]`, `$result[key][FIELD]…` in a batch command, from earlier results. */
-function substitute(command: string, results: Record<string, unknown>): string {
-  return command.replace(/\$result\[([^\]]+)\]((?:\[[^\]]+\])*)/g, (_match, key: string, path: string) => {
-    let value: unknown = results[key];
-    for (const [, part] of path.matchAll(/\[([^\]]+)\]/g)) value = (value as Record<string, unknown> | undefined)?.[part!];
-    return encodeURIComponent(typeof value === 'object' ? JSON.stringify(value) : String(value ?? ''));
-  });
+/** A parameter by name in any case (the core upper-cases the batch's own parameters). */
+function caseless(params: Record<string, any>, upper: string): unknown {
+  const key = Object.keys(params).find((k) => k.toUpperCase() === upper);
+  return key === undefined ? undefined : params[key];
+}
+
+/** `halt`: true/false or 1/0, as the batch page documents. */
+function truthy(value: unknown): boolean {
+  return !(value === undefined || value === null || value === false || value === 0 || value === '' || value === '0' || String(value).toLowerCase() === 'false');
+}
+
+/**
+ * How json_encode writes a PHP array: a list when its keys are 0..n-1 in order, an object
+ * otherwise (a failed command leaves a hole), `[]` when empty.
+ */
+function phpArray(entries: Map<string, unknown>): unknown {
+  const keys = [...entries.keys()];
+  if (keys.every((key, index) => key === String(index))) return [...entries.values()];
+  return Object.fromEntries(entries);
+}
+
+/**
+ * `$result[key][FIELD]…` (and `$next`, `$total`, `$time`, `$error`) in a command's decoded
+ * parameters, as CRestUtil::ParseBatchQuery: the references are found after URL-decoding, so an
+ * encoded `%24result%5Bkey%5D` works too; a value that is exactly one reference takes the
+ * referenced value itself (an array stays an array); inside a longer value the reference and
+ * what follows it up to whitespace are replaced by its text; the path stops at the first
+ * missing key.
+ */
+function resolveReferences(value: unknown, sections: Sections): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveReferences(v, sections));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveReferences(v, sections)]));
+  }
+  if (typeof value !== 'string') return value;
+  let text: unknown = value;
+  for (const match of value.matchAll(/\$(result|next|total|time|error)(\S*)/gi)) {
+    const path = [...match[2]!.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1]!);
+    if (path.length === 0) continue;
+    const section = sections[match[1] as keyof Sections] as Map<string, unknown> | undefined;
+    let found: unknown = section ? Object.fromEntries(section) : undefined;
+    for (const part of path) {
+      const next = typeof found === 'object' && found !== null ? (found as Record<string, unknown>)[part] : undefined;
+      if (next === undefined || next === null) break;
+      found = next;
+    }
+    text = match[0] === value ? found : String(text).replace(match[0], phpString(found));
+  }
+  return text;
+}
+
+/** A value where PHP puts it into a string: arrays become "Array", false and null "". */
+function phpString(value: unknown): string {
+  if (value === null || value === undefined || value === false) return '';
+  if (value === true) return '1';
+  return typeof value === 'object' ? 'Array' : String(value);
 }

@@ -1,0 +1,101 @@
+/**
+ * An emulator with one portal and an application installed on it, a receiver for the app's
+ * events and handler calls, and three ways to talk to it: the control API, raw REST over fetch
+ * (to see status, error texts and the exact JSON), and the official SDK.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AjaxError, B24OAuth } from '@bitrix24/b24jssdk';
+import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
+
+export interface App {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface Harness {
+  emulator: Emulator;
+  base: string;
+  member: string;
+  receiverUrl: string;
+  received: Array<{ url: string; body: string }>;
+  control(method: string, path: string, body?: unknown): Promise<any>;
+  /** a fresh grant as a user of the portal for an installed app (the control API's answer) */
+  token(app: App, userId?: number): Promise<Record<string, any>>;
+  /** POST JSON to a REST URL: status and body as the portal sent them */
+  rest(url: string, params?: Record<string, unknown>): Promise<{ status: number; body: any; text: string }>;
+  /** the official SDK as a user: the method's result, or the error code and HTTP status */
+  sdk(app: App, userId?: number): Promise<(method: string, params?: Record<string, unknown>) => Promise<{ result?: any; error?: string; status?: number }>>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(app: App): Promise<Harness> {
+  const received: Harness['received'] = [];
+  const receiver: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      received.push({ url: req.url!, body });
+      res.end('ok');
+    });
+  });
+  receiver.listen(0, '127.0.0.1');
+  await once(receiver, 'listening');
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  const emulator = await buildEmulator({ portals: 1 });
+  const base = await emulator.listen();
+  const member = [...emulator.state.portals.keys()][0]!;
+
+  const control: Harness['control'] = async (method, path, body) => {
+    const response = await fetch(`${base}${path}`, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  const token: Harness['token'] = (a, userId = 1) => control('POST', `/_emulator/portals/${member}/apps/${a.clientId}/tokens`, { userId });
+  const rest: Harness['rest'] = async (url, params = {}) => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params), redirect: 'manual' });
+    const text = await response.text();
+    // `text` (the JSON exactly as sent) stays out of equality checks on {status, body}
+    return Object.defineProperty({ status: response.status, body: text ? JSON.parse(text) : null }, 'text', { value: text, enumerable: false }) as { status: number; body: any; text: string };
+  };
+  const sdk: Harness['sdk'] = async (a, userId = 1) => {
+    const t = await token(a, userId);
+    const b24 = new B24OAuth(
+      { applicationToken: t.application_token, userId: t.user_id, memberId: t.member_id, accessToken: t.access_token, refreshToken: t.refresh_token, expires: t.expires, expiresIn: t.expires_in, scope: t.scope, domain: t.domain, clientEndpoint: t.client_endpoint, serverEndpoint: t.server_endpoint, status: t.status },
+      a,
+      { restrictionParams: { maxRetries: 1 } },
+    );
+    b24.offClientSideWarning();
+    return async (method, params = {}) => {
+      try {
+        const response = await b24.actions.v2.call.make({ method, params: params as never });
+        if (!response.isSuccess) {
+          const error = response.getErrors().next().value as AjaxError;
+          return { error: error.code, status: error.status };
+        }
+        return { result: response.getData()!.result };
+      } catch (error) {
+        return { error: (error as AjaxError).code, status: (error as AjaxError).status };
+      }
+    };
+  };
+
+  await control('POST', '/_emulator/applications', { ...app, appUrl: `${receiverUrl}/app`, eventUrl: `${receiverUrl}/events` });
+  await control('POST', `/_emulator/portals/${member}/apps/${app.clientId}/install`, { mode: 'headless' });
+  return {
+    emulator,
+    base,
+    member,
+    receiverUrl,
+    received,
+    control,
+    token,
+    rest,
+    sdk,
+    async close() {
+      await emulator.close();
+      receiver.close();
+    },
+  };
+}
