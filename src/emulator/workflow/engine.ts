@@ -173,20 +173,23 @@ export class WorkflowRuntime implements WorkflowEngine {
    * run on this portal (else the core's "not found" error); a step that no longer waits, or waits
    * under another event id, gets nothing (onExternalEvent returns) and the method still answers true.
    */
-  private answeredStep(portal: Portal, token: unknown, count: (c: AnswerCounts) => void): Waiting | null {
+  private answeredStep(portal: Portal, token: unknown, kind: 'eventSend' | 'activityLog'): Waiting | null {
     const [workflowId, activityName, eventId] = this.extractToken(token);
-    count(this.count(token as string));
+    const counts = this.count(token as string);
+    counts[kind === 'eventSend' ? 'eventSendReceived' : 'activityLogReceived'] += 1;
     const instance = portal.workflows.instances.get(workflowId);
-    if (!instance || instance.status !== 'running') throw workflowNotFound();
+    if (!instance || instance.status !== 'running') {
+      if (kind === 'eventSend') counts.repeated += 1;
+      throw workflowNotFound();
+    }
     const waiting = this.waiting.get(`${workflowId}|${activityName}`);
     return waiting && waiting.eventId === eventId && waiting.portal === portal ? waiting : null;
   }
 
   /** bizproc.event.send: return values (upper-cased keys matched to RETURN_PROPERTIES, internalised) and a log line. */
   eventSend(portal: Portal, token: unknown, returnValues: unknown, logMessage?: unknown) {
-    const counts = this.answers;
-    const waiting = this.answeredStep(portal, token, (c) => (c.eventSendReceived += 1));
-    const entry = counts.get(token as string)!;
+    const waiting = this.answeredStep(portal, token, 'eventSend');
+    const entry = this.count(token as string);
     if (!waiting) {
       entry.repeated += 1;
       return true;
@@ -211,7 +214,7 @@ export class WorkflowRuntime implements WorkflowEngine {
   activityLog(portal: Portal, token: unknown, message: unknown) {
     this.extractToken(token);
     if (typeof message !== 'string' || message === '' || message === '0') throw new RestError('ERROR_EMPTY_LOG_MESSAGE', 'Empty log message!', 400);
-    const waiting = this.answeredStep(portal, token, (c) => (c.activityLogReceived += 1));
+    const waiting = this.answeredStep(portal, token, 'activityLog');
     if (!waiting) return true;
     this.log(portal.workflows.instances.get(waiting.workflowId)!, waiting.activityName, message);
     this.count(token as string).activityLog += 1;
