@@ -347,7 +347,7 @@ export class WorkflowRuntime implements WorkflowEngine {
       }
       return;
     }
-    instance.returnValues[node.Name] = { ...outcome.values, IsTimeout: 0 };
+    instance.returnValues[node.Name] = outcome.values;
   }
 
   /**
@@ -433,7 +433,10 @@ export class WorkflowRuntime implements WorkflowEngine {
       if (source === 'Workflow' && field === 'ID') return instance.id;
       if (source === 'System' && field === 'Now') return new Date();
       const values = instance.returnValues[source];
-      return values ? (Object.entries(values).find(([k]) => k.toLowerCase() === field.toLowerCase())?.[1] ?? null) : null;
+      if (!values) return null;
+      // IsTimeout is the step's own property (restactivity.php): 1 after a timeout, else 0.
+      if (field === 'IsTimeout') return values.IsTimeout ?? 0;
+      return Object.entries(values).find(([k]) => k.toLowerCase() === field.toLowerCase())?.[1] ?? null;
     };
     const whole = /^\{=([A-Za-z0-9_]+):([A-Za-z0-9_]+)\}$/.exec(value.trim());
     if (whole) return lookup(whole[1]!, whole[2]!);
