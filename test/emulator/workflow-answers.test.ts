@@ -112,7 +112,7 @@ describe('an app step through the queue server and its answers', () => {
     expect(await admin('bizproc.event.send', { EVENT_TOKEN: token, RETURN_VALUES: { OUT_TEXT: 'done', out_int: '42', out_date: '01/31/2025', unknown: 'x' }, LOG_MESSAGE: 'finished' })).toEqual({ result: true, total: 0 });
     const ended = await kit.control('GET', `/_emulator/portals/${kit.member}/workflows/${id}?wait=5000`);
     expect(ended.status).toBe('completed');
-    expect(ended.returnValues.Answered).toMatchObject({ out_text: 'done', out_int: 42 });
+    expect(ended.returnValues.Answered).toMatchObject({ out_text: 'done', out_int: '42' });
     expect(new Date(ended.returnValues.Answered.out_date).toISOString()).toBe('2025-01-30T23:00:00.000Z');
     expect(ended.returnValues.Answered).not.toHaveProperty('unknown');
     expect(ended.log.filter((l: { message: string }) => l.message === 'working' || l.message === 'finished').map((l: { message: string }) => l.message)).toEqual(['working', 'finished']);

@@ -119,19 +119,18 @@ export function externalizeProperty(declared: Pick<RobotProperty, 'Type' | 'Mult
   return declared.Multiple === 'Y' ? [one(value)] : one(value);
 }
 
-/** One return value as the workflow stores it (internalised by its declared type). */
+/**
+ * One return value as the workflow stores it. Of the base types only date and datetime
+ * internalise (basetype/date.php internalizeValue: a string becomes a date value); int, double,
+ * bool, string, user and select keep what the app sent (their classes do not override
+ * Base::internalizeValue; inttype.php converts only in extractValue, the designer's form).
+ */
 export function internalizeReturnValue(declared: Pick<RobotProperty, 'Type' | 'Multiple'>, value: unknown, portal: Pick<Portal, 'languageId' | 'utcOffsetMinutes'>): unknown {
   if (!phpTruthy(value)) return value;
   const type = String(declared.Type ?? 'string').toLowerCase();
   const one = (v: unknown): unknown => {
     if (typeof v !== 'string' && typeof v !== 'number') return v;
     if (isDateType(type)) return parseDate(String(v), portal) ?? v;
-    if (type === 'int') return Number.isFinite(Number(v)) ? Math.trunc(Number(v)) : v;
-    if (type === 'double') return Number.isFinite(Number(v)) ? Number(v) : v;
-    if (type === 'bool') {
-      const lower = String(v).toLowerCase();
-      return ['y', 'yes', 'true', '1'].includes(lower) ? 'Y' : ['n', 'no', 'false', '0'].includes(lower) ? 'N' : v;
-    }
     return v;
   };
   return Array.isArray(value) ? value.map(one) : one(value);
