@@ -33,7 +33,7 @@ describe('a robot call end to end', () => {
     const state = await stack.control('GET', '/_emulator/state');
     const apps = state.portals.find((p: any) => p.memberId === member).apps;
     expect(apps[0].robots).toContain('hash_value');
-    expect(apps[0].activities).toContain('hash_value');
+    expect(apps[0].activities).toContain('hash_value_action');
 
     // The second step takes the first step's return value: `{=Hash:hash}`.
     const templateId = await stack.templateWith(member, [
@@ -76,7 +76,7 @@ describe('a robot call end to end', () => {
     const first = await stack.app.syncPortal(portal!.id);
     const second = await stack.app.syncPortal(portal!.id);
     expect(first.added).toEqual([]);
-    expect(second).toEqual({ added: [], updated: [], deleted: [], unchanged: expect.arrayContaining(['robot:hash_value', 'activity:hash_value']) });
+    expect(second).toEqual({ added: [], updated: [], deleted: [], unchanged: expect.arrayContaining(['robot:hash_value', 'activity:hash_value_action']) });
   });
 
   it('the same event_token twice is stored and run once', async () => {
