@@ -132,9 +132,13 @@ export class WorkflowRuntime implements WorkflowEngine {
   /** bizproc.event.send: return values (matched to RETURN_PROPERTIES case-insensitively) and a log line. */
   eventSend(portal: Portal, token: unknown, returnValues: Record<string, unknown>, logMessage?: string) {
     const [key, waiting] = this.waitingStep(token);
-    if (!waiting || this.spent.has(key) || waiting.portal !== portal) {
-      // A second answer to a token already answered: refused, and counted so a test can see it.
-      if (this.spent.has(key)) this.count(key).repeated += 1;
+    if (this.spent.has(key)) {
+      // A step already closed: the portal answers true and changes nothing (restservice.php
+      // sendEvent; CBPRestActivity::onExternalEvent ignores a closed step). Counted for tests.
+      this.count(key).repeated += 1;
+      return true;
+    }
+    if (!waiting || waiting.portal !== portal) {
       throw new RestError('ACCESS_DENIED', 'Access denied! The activity is not waiting for an answer.', 403);
     }
     const values: Record<string, unknown> = {};
