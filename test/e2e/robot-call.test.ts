@@ -79,9 +79,9 @@ describe('a robot call end to end', () => {
     ]);
     const workflow = await stack.runWorkflow(member, templateId);
     expect(workflow.status).toBe('completed');
-    expect(workflow.returnValues.Group.error).toBe('Invalid settings: «User» "group_g1" is a user group; this robot needs one user.');
+    expect(workflow.returnValues.Group?.error).toBe('Invalid settings: «User» "group_g1" is a user group; this robot needs one user.');
     // The document's responsible is read with crm.item.get: here the portal refuses it, and the answer says so.
-    expect(workflow.returnValues.Role.error).toMatch(/^Invalid settings: «User» "responsible" is the document's responsible person, who could not be read: crm\.item\.get refused: /);
+    expect(workflow.returnValues.Role?.error).toMatch(/^Invalid settings: «User» "responsible" is the document's responsible person, who could not be read: crm\.item\.get refused: /);
     expect(workflow.returnValues.Plain).toMatchObject({ user: 'user_3', name: 'Clara Sales' });
   });
 
