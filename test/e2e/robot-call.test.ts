@@ -71,17 +71,19 @@ describe('a robot call end to end', () => {
     expect(call).toMatchObject({ status: 'failed', error: expect.stringContaining('«Algorithm»') });
   });
 
-  it('user values as a portal sends them: a group or a role it cannot read ends the step with an error naming the value', async () => {
+  it('user values as a portal sends them: roles are read from the document, a group ends the step with an error naming the value', async () => {
     const templateId = await stack.templateWith(member, [
       { code: 'find_user', name: 'Group', properties: { user: 'group_g1' } },
-      { code: 'find_user', name: 'Role', properties: { user: 'responsible' } },
+      { code: 'find_user', name: 'Responsible', properties: { user: 'responsible' } },
+      { code: 'find_user', name: 'Author', properties: { user: 'author' } },
       { code: 'find_user', name: 'Plain', properties: { user: 'user_3' } },
     ]);
     const workflow = await stack.runWorkflow(member, templateId);
     expect(workflow.status).toBe('completed');
     expect(workflow.returnValues.Group?.error).toBe('Invalid settings: «User» "group_g1" is a user group; this robot needs one user.');
-    // The document's responsible is read with crm.item.get: here the portal refuses it, and the answer says so.
-    expect(workflow.returnValues.Role?.error).toMatch(/^Invalid settings: «User» "responsible" is the document's responsible person, who could not be read: crm\.item\.get refused: /);
+    // DEAL_1: responsible Clara (3), created by Anna (1), read with crm.item.get
+    expect(workflow.returnValues.Responsible).toMatchObject({ user: 'user_3', name: 'Clara Sales' });
+    expect(workflow.returnValues.Author).toMatchObject({ user: 'user_1', name: 'Anna Admin' });
     expect(workflow.returnValues.Plain).toMatchObject({ user: 'user_3', name: 'Clara Sales' });
   });
 
