@@ -6,38 +6,18 @@
  * only if every robot answered as expected.
  *
  * The emulated portals are HTTPS with the emulator's own CA, and the app trusts it the only way
- * app code may: NODE_EXTRA_CA_CERTS. Node reads that variable when the process starts, so a
- * process started without it cannot come to trust the CA later. The demo therefore first makes
- * the CA (tls.ts) and runs itself again with NODE_EXTRA_CA_CERTS and EMULATOR_CA_FILE naming it;
- * the app and the emulator are imported only in that second process.
+ * app code may: NODE_EXTRA_CA_CERTS, which Node reads when the process starts. So the demo first
+ * makes sure it runs in a process started with it (runTrustingEmulatorCa runs it again if not),
+ * and only then imports the app and the emulator.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ActivityNode } from '../emulator/contract.ts';
-import { emulatorTls, removeTlsFiles } from '../emulator/tls.ts';
+import { runTrustingEmulatorCa } from '../emulator/tls.ts';
 
-/** Runs this script again, trusting the emulator's CA; its exit code. */
-async function rerunTrustingTheEmulatorCa(): Promise<number> {
-  const given = process.env.EMULATOR_CA_FILE;
-  const { caFile } = await emulatorTls({ caFile: given });
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile, EMULATOR_CA_FILE: caFile },
-  });
-  // Ctrl-C reaches the child from the terminal itself (--keep ends on it); this one just waits.
-  process.on('SIGINT', () => undefined);
-  process.on('SIGTERM', () => child.kill('SIGTERM'));
-  const [code] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
-  if (!given) removeTlsFiles(caFile);
-  return code ?? 1;
-}
-
-const trustsTheEmulatorCa = Boolean(process.env.EMULATOR_CA_FILE) && process.env.NODE_EXTRA_CA_CERTS === process.env.EMULATOR_CA_FILE;
-if (!trustsTheEmulatorCa) process.exit(await rerunTrustingTheEmulatorCa());
+await runTrustingEmulatorCa();
 
 const [{ createApp }, { openDatabase }, { internalTypeOf }, { buildEmulator }, { sequentialTemplate, writeBpt }, { createLogger }, { buildServer }] = await Promise.all([
   import('../app.ts'),

@@ -15,7 +15,9 @@
  * `selfsigned` makes both certificates: version 5 signs with a given CA key (`ca` option), so the
  * openssl CLI is not needed.
  */
+import { spawn } from 'node:child_process';
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,6 +71,29 @@ export function removeTlsFiles(caFile: string): void {
   const { caBundle, serverBundle } = companions(caFile);
   for (const file of [caFile, caBundle, serverBundle]) rmSync(file, { force: true });
   for (const key of loaded.keys()) if (key.startsWith(`${caFile}|`)) loaded.delete(key);
+}
+
+/**
+ * For a script that runs the emulator and its clients in one process (the demo, the benchmarks).
+ * Node reads NODE_EXTRA_CA_CERTS only when a process starts, so a process started without it
+ * cannot come to trust the CA later: unless this one was started trusting the emulator's CA
+ * (NODE_EXTRA_CA_CERTS = EMULATOR_CA_FILE), make the CA, run the same script again with both
+ * variables naming it, and exit with its exit code. Returns only in a process that trusts it.
+ */
+export async function runTrustingEmulatorCa(): Promise<void> {
+  const given = process.env.EMULATOR_CA_FILE;
+  if (given && process.env.NODE_EXTRA_CA_CERTS === given) return;
+  const { caFile } = await emulatorTls({ caFile: given });
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile, EMULATOR_CA_FILE: caFile },
+  });
+  // Ctrl-C reaches the child from the terminal itself; this process only waits for it.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  const [code] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  if (!given) removeTlsFiles(caFile);
+  process.exit(code ?? 1);
 }
 
 /** base64 SHA-256 of a certificate's SubjectPublicKeyInfo: Chromium's --ignore-certificate-errors-spki-list. */

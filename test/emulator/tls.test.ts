@@ -63,7 +63,7 @@ describe('the emulator over HTTPS', () => {
       });
       socket.on('error', reject);
     });
-    expect(peer.subjectaltname.split(', ').sort()).toEqual(['DNS:localhost', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:127.0.0.1']);
+    expect(String(peer.subjectaltname).split(', ').sort()).toEqual(['DNS:localhost', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:127.0.0.1']);
     expect(checkServerIdentity('localhost', peer)).toBeUndefined();
     expect(checkServerIdentity('127.0.0.1', peer)).toBeUndefined();
     const ca = new X509Certificate(readFileSync(emulator.caFile));
