@@ -121,7 +121,7 @@ describe('the emulator through the official SDK', () => {
     expect(await call(admin, 'tasks.task.approve', { taskId: 1 })).toMatchObject({ result: { task: { id: '1', status: '5' } } });
     expect(await call(employee, 'tasks.task.approve', { taskId: 3 })).toEqual({ error: '1048582', status: 400 });
 
-    // The SDK's B24Hook always speaks https; the emulator serves http, so webhooks go by fetch here.
+    // Webhooks by plain fetch here (the status codes); test/emulator/tls.test.ts calls one through B24Hook.
     const portal = emulator.state.portals.get(member)!;
     const webhook = `${portal.clientEndpoint}1/${[...portal.webhooks.keys()][0]!}/`;
     const viaHook = async (method: string, params: unknown) => {
@@ -208,7 +208,7 @@ describe('npm run emulator', () => {
       expect(ready.oauthUrl).toBe(`${ready.baseUrl}/oauth/token/`);
       expect(ready.portals).toHaveLength(2);
       const [portal] = ready.portals;
-      expect(portal).toMatchObject({ memberId: expect.stringMatching(/^[0-9a-f]{32}$/), adminUserId: 1, clientEndpoint: `http://${portal.domain}/rest/` });
+      expect(portal).toMatchObject({ memberId: expect.stringMatching(/^[0-9a-f]{32}$/), adminUserId: 1, clientEndpoint: `https://${portal.domain}/rest/` });
       const answer = await (await fetch(`${portal.webhookUrl}profile.json`)).json();
       expect(answer.result).toMatchObject({ ID: '1', ADMIN: true });
     } finally {

@@ -4,19 +4,30 @@
  * admin would, uploads a workflow template whose steps use every robot in handlers/, starts it
  * on a deal and follows each call: arriving, its work (the workflow log), its answer. Exits 0
  * only if every robot answered as expected.
+ *
+ * The emulated portals are HTTPS with the emulator's own CA, and the app trusts it the only way
+ * app code may: NODE_EXTRA_CA_CERTS, which Node reads when the process starts. So the demo first
+ * makes sure it runs in a process started with it (runTrustingEmulatorCa runs it again if not),
+ * and only then imports the app and the emulator.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../app.ts';
-import { openDatabase } from '../db/database.ts';
 import type { ActivityNode } from '../emulator/contract.ts';
-import { internalTypeOf } from '../emulator/methods/robots.ts';
-import { buildEmulator } from '../emulator/server.ts';
-import { sequentialTemplate, writeBpt } from '../emulator/workflow/bpt.ts';
-import { createLogger } from '../logger.ts';
-import { buildServer } from '../server.ts';
+import { runTrustingEmulatorCa } from '../emulator/tls.ts';
+
+await runTrustingEmulatorCa();
+
+const [{ createApp }, { openDatabase }, { internalTypeOf }, { buildEmulator }, { sequentialTemplate, writeBpt }, { createLogger }, { buildServer }] = await Promise.all([
+  import('../app.ts'),
+  import('../db/database.ts'),
+  import('../emulator/methods/robots.ts'),
+  import('../emulator/server.ts'),
+  import('../emulator/workflow/bpt.ts'),
+  import('../logger.ts'),
+  import('../server.ts'),
+]);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -170,8 +181,9 @@ try {
   exitCode = failures === 0 ? 0 : 1;
   if (process.argv.includes('--keep')) {
     // Leave everything running so a person can look at the app's pages as the portal shows them.
-    const page = (user: number) => `http://${portal.domain}/marketplace/app/${CLIENT_ID}/?user=${user}`;
+    const page = (user: number) => `${portal.protocol}://${portal.domain}/marketplace/app/${CLIENT_ID}/?user=${user}`;
     say(`\nThe app's pages, as the portal opens them (Ctrl-C to stop):\n  as the admin:   ${page(1)}\n  as an employee: ${page(3)}\n  in Russian:     ${page(1)}&lang=ru`);
+    say(`The portal's certificate is signed by the emulator's CA ${emulator.caFile}: import it into the browser or accept the warning.`);
     await new Promise((resolve) => process.once('SIGINT', resolve));
   }
 } catch (error) {

@@ -234,6 +234,8 @@ export interface Portal {
   domain: string;
   /** https://<domain>/rest/ or, locally, <emulator base>/rest/ */
   clientEndpoint: string;
+  /** how the portal is reached: Bitrix24 cloud portals are https; an on-premise one may be http */
+  protocol: 'http' | 'https';
   users: Map<number, User>;
   departments: Map<number, Department>;
   documents: Map<string, CrmDocument>;
@@ -342,6 +344,11 @@ export interface WorkflowEngine {
   }): Promise<WorkflowInstance>;
   /** Resolves when a workflow leaves `running` (or after timeoutMs). */
   waitFor(portal: Portal, workflowId: string, timeoutMs: number): Promise<WorkflowInstance>;
+}
+
+/** The PROTOCOL a portal puts in its frame and install URLs: 1 = https, 0 = http. */
+export function protocolFlag(portal: Portal): '0' | '1' {
+  return portal.protocol === 'https' ? '1' : '0';
 }
 
 /** A page of a list method: `{result, total, next}` with the REST page size of 50. */

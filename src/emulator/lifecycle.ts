@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import qs from 'qs';
-import { RestError, type AppInstallation, type Portal } from './contract.ts';
+import { RestError, protocolFlag, type AppInstallation, type Portal } from './contract.ts';
 import { tokenAnswer } from './oauth.ts';
 import type { EmulatorState } from './server.ts';
 
@@ -54,7 +54,7 @@ export class Lifecycle {
     const grant = this.state.issueGrant(portal, clientId, userId);
     let frame: { status: number; body: string } | null = null;
     if (options.mode === 'frame') {
-      const query = new URLSearchParams({ DOMAIN: portal.domain, PROTOCOL: '0', LANG: portal.languageId, APP_SID: randomBytes(8).toString('hex') });
+      const query = new URLSearchParams({ DOMAIN: portal.domain, PROTOCOL: protocolFlag(portal), LANG: portal.languageId, APP_SID: randomBytes(8).toString('hex') });
       const response = await fetch(`${application.installUrl}${application.installUrl.includes('?') ? '&' : '?'}${query}`, {
         method: 'POST',
         headers: { 'content-type': FORM },

@@ -6,8 +6,12 @@
  * way a portal has a domain: the install frame names only DOMAIN, and the app must reach the
  * portal's REST from that alone. The main port serves OAuth and the control API (and REST,
  * where the token says which portal is meant).
+ *
+ * Everything is HTTPS, as on Bitrix24, with a certificate from the emulator's own CA (tls.ts);
+ * a portal may be created with `protocol: 'http'` (an on-premise portal without TLS).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -25,6 +29,7 @@ import { portalMoves } from './portal-move.ts';
 import { restRoutes } from './rest/dispatch.ts';
 import { createPortal } from './state.ts';
 import { Stats } from './stats.ts';
+import { emulatorTls } from './tls.ts';
 import { createWorkflowEngine, workflowControl, workflowMethods } from './workflow/index.ts';
 
 export interface EmulatorState extends EmulatorContext {
@@ -36,8 +41,8 @@ export interface EmulatorState extends EmulatorContext {
   eventLog: EventDelivery[];
   /** extra seconds of "server time" a method costs, to reach OPERATION_TIME_LIMIT in tests */
   operatingCost: Map<string, number>;
-  /** Creates portals (with listeners once the emulator listens). */
-  addPortals(count: number): Promise<Portal[]>;
+  /** Creates portals (with listeners once the emulator listens); HTTPS unless told otherwise. */
+  addPortals(count: number, options?: { protocol?: Portal['protocol'] }): Promise<Portal[]>;
 }
 
 export interface EmulatorOptions {
@@ -49,11 +54,15 @@ export interface EmulatorOptions {
   /** portals seeded at start (default 2) */
   portals?: number;
   logLevel?: string;
+  /** the CA certificate file to make or reuse (default: EMULATOR_CA_FILE or one in the OS tmpdir; see tls.ts) */
+  caFile?: string;
 }
 
 export interface Emulator {
   app: FastifyInstance;
   state: EmulatorState;
+  /** the CA that signed the emulator's certificate: what clients trust (NODE_EXTRA_CA_CERTS) */
+  caFile: string;
   /** Listens on the main port and gives every portal its own; returns the base URL. */
   listen(port?: number): Promise<string>;
   close(): Promise<void>;
@@ -61,24 +70,26 @@ export interface Emulator {
 
 export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = options.host ?? '127.0.0.1';
+  const tls = await emulatorTls({ caFile: options.caFile, extraHost: host });
   const config: EmulatorConfig = {
-    baseUrl: `http://${host}:0`,
+    baseUrl: `https://${host}:0`,
     accessTokenTtlSec: options.accessTokenTtlSec ?? 3600,
     refreshTokenTtlSec: options.refreshTokenTtlSec ?? 180 * 24 * 3600,
     rateLimit: { drainPerSec: options.rateLimit?.drainPerSec ?? 2, maxBurst: options.rateLimit?.maxBurst ?? 50 },
     operatingLimitSec: options.operatingLimitSec ?? 480,
   };
-  const app = Fastify({ logger: options.logLevel ? { level: options.logLevel } : false, bodyLimit: 8 * 1024 * 1024 });
+  const app = Fastify({ https: { key: tls.key, cert: tls.cert }, logger: options.logLevel ? { level: options.logLevel } : false, bodyLimit: 8 * 1024 * 1024 });
   await app.register(formbody, { parser: (body) => qs.parse(body, { depth: 10, arrayLimit: 1000, parameterLimit: 10_000 }) });
 
-  const portalServers: Server[] = [];
+  const portalServers: Array<HttpServer | HttpsServer> = [];
   let listening = false;
   const listenFor = async (portal: Portal) => {
-    const server = createServer((req, res) => app.routing(req, res));
+    const route = (req: IncomingMessage, res: ServerResponse) => app.routing(req, res);
+    const server = portal.protocol === 'https' ? createHttpsServer({ key: tls.key, cert: tls.cert }, route) : createHttpServer(route);
     await new Promise<void>((resolve) => server.listen(0, host, resolve));
     portalServers.push(server);
     portal.domain = `${host}:${(server.address() as AddressInfo).port}`;
-    portal.clientEndpoint = `http://${portal.domain}/rest/`;
+    portal.clientEndpoint = `${portal.protocol}://${portal.domain}/rest/`;
   };
 
   const grants = new Grants(() => ({ accessSec: config.accessTokenTtlSec, refreshSec: config.refreshTokenTtlSec }));
@@ -100,10 +111,11 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
     async deliverEvent(portal: Portal, clientId: string, event: string, data: Record<string, unknown>) {
       await state.lifecycle.deliver(portal, clientId, event, data);
     },
-    async addPortals(count: number) {
+    async addPortals(count: number, { protocol = 'https' }: { protocol?: Portal['protocol'] } = {}) {
       const created: Portal[] = [];
       for (let i = 0; i < count; i += 1) {
         const portal = createPortal(state, state.portals.size);
+        portal.protocol = protocol;
         state.portals.set(portal.memberId, portal);
         if (listening) await listenFor(portal);
         created.push(portal);
@@ -125,9 +137,10 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
   return {
     app,
     state,
+    caFile: tls.caFile,
     async listen(port = 0) {
       await app.listen({ port, host });
-      config.baseUrl = `http://${host}:${(app.server.address() as AddressInfo).port}`;
+      config.baseUrl = `https://${host}:${(app.server.address() as AddressInfo).port}`;
       listening = true;
       for (const portal of state.portals.values()) await listenFor(portal);
       return config.baseUrl;

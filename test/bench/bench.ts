@@ -12,6 +12,10 @@ import { buildServer } from '../../src/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { freePort, waitFor } from '../support/process.ts';
+import { runTrustingEmulatorCa } from '../../src/emulator/tls.ts';
+
+// the emulator is HTTPS: this process must start trusting its CA (NODE_EXTRA_CA_CERTS)
+await runTrustingEmulatorCa();
 
 const ACK_CALLS = Number(process.env.BENCH_ACK_CALLS ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);

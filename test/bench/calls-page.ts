@@ -7,6 +7,10 @@
  * Figures, not pass/fail; the last line is JSON.
  */
 import { startStack } from '../support/stack.ts';
+import { runTrustingEmulatorCa } from '../../src/emulator/tls.ts';
+
+// the emulator is HTTPS: this process must start trusting its CA (NODE_EXTRA_CA_CERTS)
+await runTrustingEmulatorCa();
 
 const ROWS = Number(process.env.CALLS_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.CALLS_RUNS ?? 40);

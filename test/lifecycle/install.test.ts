@@ -47,7 +47,7 @@ describe('install, update, uninstall', () => {
   it('a frame install whose token does not work on the portal is refused and stores nothing', async () => {
     const member = stack.memberId(2);
     const domain = stack.emulator.state.portals.get(member)!.domain;
-    const response = await fetch(`${stack.appUrl}/install?DOMAIN=${domain}&PROTOCOL=0&LANG=en`, {
+    const response = await fetch(`${stack.appUrl}/install?DOMAIN=${domain}&PROTOCOL=1&LANG=en`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form({ AUTH_ID: 'forged', REFRESH_ID: 'forged', AUTH_EXPIRES: '3600', SERVER_ENDPOINT: `${stack.emulatorUrl}/rest/`, member_id: member }),

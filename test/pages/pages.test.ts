@@ -20,10 +20,11 @@ describe("the app's pages in the Bitrix24 frame", () => {
   const bptPath = `${process.env.TMPDIR ?? '/tmp'}/pages-test-${process.pid}.bpt`;
 
   const domainOf = (member: string) => stack.emulator.state.portals.get(member)!.domain;
+  const originOf = (member: string) => `https://${domainOf(member)}`;
   const openApp = async (member: string, user: number, lang = 'en'): Promise<{ page: Page; frame: Frame }> => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('pageerror', (error) => console.log(`page error (${member}, user ${user}): ${error.message}`));
-    await page.goto(`http://${domainOf(member)}/marketplace/app/${stack.clientId}/?user=${user}&lang=${lang}`);
+    await page.goto(`${originOf(member)}/marketplace/app/${stack.clientId}/?user=${user}&lang=${lang}`);
     return { page, frame: await appFrame(page, stack.appUrl) };
   };
   const tab = async (frame: Frame, name: string) => {
@@ -181,7 +182,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
   it("a robot's settings open in the app's settings page and are saved into the template", async () => {
     const templateId = await stack.templateWith(portalA, [{ code: 'start_workflow', name: 'StartOther', properties: { template_id: '1' } }]);
     const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
-    await page.goto(`http://${domainOf(portalA)}/marketplace/robot-settings/${stack.clientId}/${templateId}/StartOther/?user=1`);
+    await page.goto(`${originOf(portalA)}/marketplace/robot-settings/${stack.clientId}/${templateId}/StartOther/?user=1`);
     const frame = await appFrame(page, `${stack.appUrl}/placement/start_workflow`);
     expect(await frame.inputValue('#prop-template_id')).toBe('1');
     await frame.fill('#prop-template_id', '');

@@ -13,9 +13,16 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
+/** What every spawned program inherits: the shell basics and the trust in the emulator's CA (global-setup.ts). */
+export function inheritedEnv(): Record<string, string | undefined> {
+  const { PATH, HOME, NODE_EXTRA_CA_CERTS, EMULATOR_CA_FILE } = process.env;
+  return { PATH, HOME, NODE_EXTRA_CA_CERTS, EMULATOR_CA_FILE };
+}
+
+/** Runs a TypeScript entry point; a variable given as undefined in `env` is left unset. */
 export function spawnTs(script: string, env: Record<string, string | undefined>): Spawned {
   // node with tsx as a loader: no wrapper process between the test's signals and the program.
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

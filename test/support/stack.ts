@@ -79,6 +79,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const emulator = await buildEmulator({ portals: 2, ...options.emulator });
     const emulatorUrl = await emulator.listen();
     stops.push(() => emulator.close());
+    if (process.env.NODE_EXTRA_CA_CERTS !== emulator.caFile) {
+      throw new Error(`this process does not trust the emulator's CA ${emulator.caFile}: run it through vitest (test/support/global-setup.ts) or call runTrustingEmulatorCa() (src/emulator/tls.ts) first`);
+    }
 
     const database = options.database ?? (await freshDatabase());
     if (!options.database) stops.push(() => database.drop());

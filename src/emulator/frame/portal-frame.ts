@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { RestError, type ActivityNode, type Portal, type TokenGrant, type WorkflowTemplate } from '../contract.ts';
+import { RestError, protocolFlag, type ActivityNode, type Portal, type TokenGrant, type WorkflowTemplate } from '../contract.ts';
 import type { EmulatorState } from '../server.ts';
 
 const BX24_LIBRARY = readFileSync(new URL('./bx24.js', import.meta.url), 'utf8');
@@ -81,7 +81,7 @@ export const frameRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (
     REFRESH_ID: session.grant.refreshToken,
   });
   const sendPage = (reply: FastifyReply, session: FrameSession, target: string) => {
-    const query = new URLSearchParams({ DOMAIN: session.portal.domain, PROTOCOL: '0', LANG: session.lang, APP_SID: session.sid });
+    const query = new URLSearchParams({ DOMAIN: session.portal.domain, PROTOCOL: protocolFlag(session.portal), LANG: session.lang, APP_SID: session.sid });
     const action = `${target}${target.includes('?') ? '&' : '?'}${query}`;
     const fields = {
       ...authFields(session),
@@ -146,7 +146,7 @@ export const frameRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (
       case 'getInitData':
         return {
           DOMAIN: portal.domain,
-          PROTOCOL: 0,
+          PROTOCOL: Number(protocolFlag(portal)),
           LANG: session.lang,
           APP_SID: session.sid,
           ...authFields(session),
@@ -211,7 +211,7 @@ function portalPage(session: FrameSession, action: string, fields: Record<string
     .join('');
   const user = session.portal.users.get(session.userId)!;
   // The frame's name is how the BX24 library inside learns its portal and session, as on Bitrix24.
-  const frameName = `${session.portal.domain}|0|${session.sid}`;
+  const frameName = `${session.portal.domain}|${protocolFlag(session.portal)}|${session.sid}`;
   return `<!doctype html>
 <html lang="${session.lang}"><head><meta charset="utf-8"><title>Bitrix24 (emulated)</title>
 <style>body{margin:0;font:13px system-ui,sans-serif;background:#eef2f4}header{padding:8px 16px;background:#2fc6f6;color:#fff}

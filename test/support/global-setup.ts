@@ -1,0 +1,20 @@
+/**
+ * Vitest globalSetup: the emulator's CA, made once per run before the workers start. The workers
+ * (pool `forks`) inherit this process's environment, so every test process — and every process a
+ * test spawns (process.ts passes both variables on) — trusts the CA through NODE_EXTRA_CA_CERTS
+ * alone, as an operator would configure it; the emulators the tests build reuse the same CA
+ * through EMULATOR_CA_FILE instead of making their own.
+ */
+import { emulatorTls, removeTlsFiles } from '../../src/emulator/tls.ts';
+
+export default async function setup(): Promise<() => void> {
+  const given = process.env.EMULATOR_CA_FILE;
+  const started = performance.now();
+  const { caFile } = await emulatorTls({ caFile: given });
+  if (process.env.TLS_TIMING) console.log(`emulator CA ready in ${Math.round(performance.now() - started)} ms: ${caFile}`);
+  process.env.EMULATOR_CA_FILE = caFile;
+  process.env.NODE_EXTRA_CA_CERTS = caFile;
+  return () => {
+    if (!given) removeTlsFiles(caFile);
+  };
+}
