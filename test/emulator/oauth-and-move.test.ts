@@ -65,12 +65,12 @@ describe('the OAuth server and a moving portal', () => {
     const redirected = await h.rest(`${oldEndpoint}profile.json?x=1`, { auth: before.access_token });
     expect(redirected.status).toBe(302);
     const location = await fetch(`${oldEndpoint}profile.json?x=1`, { method: 'POST', redirect: 'manual' }).then((r) => r.headers.get('location'));
-    expect(location).toBe(`http://${moved.to}/rest/profile.json?x=1`);
+    expect(location).toBe(`${portal.protocol}://${moved.to}/rest/profile.json?x=1`);
     // the same request at the new address works with the same token
     expect((await h.rest(`${portal.clientEndpoint}profile.json`, { auth: before.access_token })).body.result).toMatchObject({ ID: '1' });
 
     const refreshed = await refresh({ grant_type: 'refresh_token', client_id: APP.clientId, client_secret: APP.clientSecret, refresh_token: before.refresh_token });
-    expect(refreshed.body.client_endpoint).toBe(`http://${moved.to}/rest/`);
+    expect(refreshed.body.client_endpoint).toBe(`${portal.protocol}://${moved.to}/rest/`);
 
     const bound = await h.rest(`${portal.clientEndpoint}event.bind.json`, { auth: refreshed.body.access_token, event: 'ONAPPUPDATE', handler: `${h.receiverUrl}/events` });
     expect(bound.body.result).toBe(true);
@@ -78,6 +78,6 @@ describe('the OAuth server and a moving portal', () => {
     const event = await h.control('GET', `/_emulator/events?memberId=${h.member}&event=ONAPPUPDATE`);
     const fields = new URLSearchParams(event.at(-1).body);
     expect(fields.get('auth[domain]')).toBe(moved.to);
-    expect(fields.get('auth[client_endpoint]')).toBe(`http://${moved.to}/rest/`);
+    expect(fields.get('auth[client_endpoint]')).toBe(`${portal.protocol}://${moved.to}/rest/`);
   });
 });
