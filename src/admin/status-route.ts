@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { PortalClients } from '../portals/portal-client.ts';
 import type { Catalog } from '../robots/catalog.ts';
-import { kindsOf } from '../robots/registration.ts';
+import { kindsOf, registeredCode } from '../robots/catalog.ts';
 import type { FrameAuth } from './frame-auth.ts';
 
 export interface StatusRouteOptions {
@@ -47,7 +47,7 @@ export const statusRoute: FastifyPluginAsync<StatusRouteOptions> = async (app, {
         name: definition.config.NAME,
         description: definition.config.DESCRIPTION ?? null,
         registered: registered
-          ? Object.fromEntries(kindsOf(catalog, definition.code).map((kind) => [kind, registered![kind].includes(definition.code)]))
+          ? Object.fromEntries(kindsOf(definition).map((kind) => [kind, registered![kind].includes(registeredCode(definition.code, kind))]))
           : null,
       })),
       registrationError,

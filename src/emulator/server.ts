@@ -18,6 +18,7 @@ import { Faults } from './faults.ts';
 import { frameRoutes } from './frame/portal-frame.ts';
 import { Lifecycle, type EventDelivery } from './lifecycle.ts';
 import { appMethods } from './methods/app.ts';
+import { crmMethods } from './methods/crm.ts';
 import { robotMethods } from './methods/robots.ts';
 import { Grants, oauthRoutes } from './oauth.ts';
 import { portalMoves } from './portal-move.ts';
@@ -88,7 +89,7 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
     deliveries: [],
     grants,
     faults: new Faults(),
-    methods: new Map(Object.entries({ ...appMethods, ...robotMethods, ...workflowMethods })),
+    methods: new Map(Object.entries({ ...appMethods, ...robotMethods, ...crmMethods, ...workflowMethods })),
     stats: new Stats(),
     eventLog: [],
     operatingCost: new Map(),

@@ -57,7 +57,7 @@ export function createPortal(ctx: EmulatorContext, index: number, languageId: La
           {
             documentId: ['crm', 'CCrmDocumentDeal', code],
             documentType: ['crm', 'CCrmDocumentDeal', 'DEAL'],
-            fields: { ID: i + 1, TITLE: `Deal #${i + 1}`, ASSIGNED_BY_ID: responsibleId, OPPORTUNITY: (i + 1) * 1000, STAGE_ID: 'NEW' },
+            fields: { ID: i + 1, TITLE: `Deal #${i + 1}`, ASSIGNED_BY_ID: responsibleId, CREATED_BY: 1, OPPORTUNITY: (i + 1) * 1000, STAGE_ID: 'NEW' },
             responsibleId,
           },
         ];

@@ -6,6 +6,7 @@
  */
 import { AjaxError, B24OAuth, type AjaxResult } from '@bitrix24/b24jssdk';
 import type { Logger } from 'pino';
+import qs from 'qs';
 import type { BatchOutcome, PortalRest } from '../robots/definition.ts';
 import type { OAuthSettings } from './oauth-refresh.ts';
 import type { PortalRecord, PortalStore, PortalTokens } from './portal-store.ts';
@@ -160,35 +161,26 @@ export class PortalClient implements PortalRest {
     return items;
   }
 
+  /**
+   * Many calls through `batch` (halt=0), 50 a request; one outcome per call, in the order given.
+   *
+   * Sent as a plain `batch` call rather than through the SDK's batch helper: a portal keeps every
+   * section of its answer (`result`, `result_error`, `result_total`…) keyed by the command's key,
+   * a failed command leaves a hole, a section with holes is a JSON object and an empty one is
+   * `[]` (docs: settings/how-to-call-rest-api/batch.md). The helper sends a list and reads the
+   * sections back by position, so its reading depends on how the holes were encoded, and a
+   * command with no outcome at all fails the whole batch. Here each command gets a key of ours
+   * that is never a list index, and each outcome is read by that key. The request itself still
+   * goes through the SDK (`call.make`), so the token refresh and the rate budget apply.
+   */
   async batch<T = unknown>(calls: Array<[string, Record<string, unknown>]>): Promise<Array<BatchOutcome<T>>> {
     const outcomes: Array<BatchOutcome<T>> = [];
     for (let offset = 0; offset < calls.length; offset += BATCH_LIMIT) {
       const chunk = calls.slice(offset, offset + BATCH_LIMIT);
-      await this.deps.budget.take(this.portal.id);
-      let response;
-      try {
-        response = await this.b24.actions.v2.batch.make<T>({
-          calls: chunk,
-          options: { isHaltOnError: false, returnAjaxResult: true },
-        });
-      } catch (error) {
-        throw this.toCallError('batch', error);
-      }
-      const results = response.getData() as unknown as Array<AjaxResult<T>> | Record<string, AjaxResult<T>>;
-      const list = Array.isArray(results) ? results : Object.values(results);
-      chunk.forEach((_call, index) => {
-        const result = list[index];
-        if (result?.isSuccess) {
-          outcomes.push({ ok: true, result: result.getData()!.result as T });
-        } else {
-          const error = result?.getErrors().next().value as AjaxError | Error | undefined;
-          outcomes.push({
-            ok: false,
-            error: error instanceof AjaxError ? error.code : 'BATCH_ITEM_FAILED',
-            description: error instanceof AjaxError ? error.message : (error?.message ?? 'no answer for this command'),
-          });
-        }
-      });
+      const keys = chunk.map((_call, index) => `c${index}`);
+      const cmd = Object.fromEntries(chunk.map(([method, params], index) => [keys[index], `${method}?${qs.stringify(params)}`]));
+      const answer = await this.call<BatchAnswer>('batch', { halt: 0, cmd });
+      for (const key of keys) outcomes.push(batchOutcome<T>(answer, key));
     }
     return outcomes;
   }
@@ -231,11 +223,51 @@ export class PortalClient implements PortalRest {
       return (cause instanceof PortalUnavailableError ? cause : error) as PortalUnavailableError;
     }
     if (error instanceof AjaxError) {
-      return new PortalCallError(method, error.code, error.message, error.status);
+      const own = portalsOwnError(error);
+      return new PortalCallError(method, own?.code ?? error.code, own?.description ?? error.message, error.status);
     }
     const message = error instanceof Error ? error.message : String(error);
     return new PortalCallError(method, 'CLIENT_ERROR', message, 0);
   }
+}
+
+/** A `batch` answer's sections: an object keyed by command key, or `[]` when empty. */
+interface BatchAnswer {
+  result?: Record<string, unknown> | unknown[];
+  result_error?: Record<string, { error?: string | number; error_description?: string } | string> | unknown[];
+}
+
+/**
+ * The portal's own error when the SDK could not read it: the core answers some errors with an
+ * empty code (`{"error":"","error_description":"Wrong DOCUMENT_ID!"}`, bizproc.workflow.start) or
+ * a numeric one (`{"error":404,…}`, an event for a workflow that has ended), which the SDK
+ * replaces with its transport message. The raw answer is still on the transport error.
+ */
+function portalsOwnError(error: AjaxError): { code: string; description: string } | null {
+  const data = (error.originalError as { response?: { data?: unknown } } | undefined)?.response?.data;
+  if (!data || typeof data !== 'object' || !('error' in data)) return null;
+  const { error: code, error_description: description } = data as { error: unknown; error_description?: unknown };
+  if (typeof code === 'string' && code !== '' && code !== '0') return null;
+  return { code: errorCode(code), description: typeof description === 'string' ? description : '' };
+}
+
+/** An error code as the portal gave it; an empty or missing one is the generic `ERROR`. */
+export function errorCode(code: unknown): string {
+  return code === undefined || code === null || code === '' ? 'ERROR' : String(code);
+}
+
+function batchOutcome<T>(answer: BatchAnswer | null | undefined, key: string): BatchOutcome<T> {
+  const section = <V>(value: Record<string, V> | unknown[] | undefined): V | undefined =>
+    value && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, key) ? value[key] : undefined;
+  const error = section(answer?.result_error);
+  if (error !== undefined) {
+    return typeof error === 'string'
+      ? { ok: false, error, description: '' }
+      : { ok: false, error: errorCode(error.error), description: error.error_description ?? '' };
+  }
+  const result = section(answer?.result);
+  if (result !== undefined) return { ok: true, result: result as T };
+  return { ok: false, error: 'BATCH_ITEM_MISSING', description: `the portal's batch answer has no outcome for command ${key}` };
 }
 
 /** One client per portal per process, so the SDK's in-process refresh coalescing applies. */

@@ -7,10 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import type { PortalRest } from './definition.ts';
-import type { Catalog } from './catalog.ts';
+import type { HandlerDefinition, PortalRest } from './definition.ts';
+import { kindsOf, registeredCode, type Catalog, type RegistrationKind } from './catalog.ts';
 
-export type RegistrationKind = 'robot' | 'activity';
+export type { RegistrationKind };
 
 export interface SyncReport {
   added: string[];
@@ -29,26 +29,31 @@ const API: Record<RegistrationKind, { list: string; add: string; update: string;
   },
 };
 
-/** The fields a definition registers under, with URLs under the app's public base URL. */
-export function registrationFields(catalog: Catalog, code: string, baseUrl: string, defaultAuthUserId: number | null) {
-  const definition = catalog.get(code)!;
+/** The fields a definition registers under as this kind, with URLs under the app's public base URL. */
+export function registrationFields(definition: HandlerDefinition, kind: RegistrationKind, baseUrl: string, defaultAuthUserId: number | null) {
   const { config } = definition;
   const base = baseUrl.replace(/\/+$/, '');
   const fields: Record<string, unknown> = {
     ...config,
-    HANDLER: `${base}/handlers/${code}`,
+    HANDLER: `${base}/handlers/${registeredCode(definition.code, kind)}`,
     USE_SUBSCRIPTION: config.USE_SUBSCRIPTION ?? 'Y',
   };
   const authUserId = config.AUTH_USER_ID ?? defaultAuthUserId;
   if (authUserId) fields.AUTH_USER_ID = authUserId;
-  if (config.USE_PLACEMENT === 'Y') fields.PLACEMENT_HANDLER = `${base}/placement/${code}`;
+  if (config.USE_PLACEMENT === 'Y') fields.PLACEMENT_HANDLER = `${base}/placement/${definition.code}`;
   return fields;
 }
 
-export function kindsOf(catalog: Catalog, code: string): RegistrationKind[] {
-  const kind = catalog.get(code)!.kind;
-  return kind === 'both' ? ['robot', 'activity'] : [kind];
+/** Per kind, the codes the catalog registers and the definition each one runs. */
+export function wantedRegistrations(catalog: Catalog): Record<RegistrationKind, Map<string, HandlerDefinition>> {
+  const wanted = { robot: new Map<string, HandlerDefinition>(), activity: new Map<string, HandlerDefinition>() };
+  for (const definition of catalog.values()) {
+    for (const kind of kindsOf(definition)) wanted[kind].set(registeredCode(definition.code, kind), definition);
+  }
+  return wanted;
 }
+
+const KINDS = ['robot', 'activity'] as const;
 
 export async function syncRegistration(options: {
   prisma: PrismaClient;
@@ -63,20 +68,35 @@ export async function syncRegistration(options: {
   const remembered = new Map(
     (await prisma.registeredHandler.findMany({ where: { portalId } })).map((r) => [`${r.kind}:${r.code}`, r.fingerprint]),
   );
+  const wanted = wantedRegistrations(catalog);
+  const onPortal = {
+    robot: new Set(await portal.call<string[]>(API.robot.list)),
+    activity: new Set(await portal.call<string[]>(API.activity.list)),
+  };
 
-  for (const kind of ['robot', 'activity'] as const) {
-    const onPortal = new Set(await portal.call<string[]>(API[kind].list));
-    const wanted = [...catalog.keys()].filter((code) => kindsOf(catalog, code).includes(kind));
-    for (const code of wanted) {
-      const fields = registrationFields(catalog, code, options.baseUrl, options.defaultAuthUserId);
+  // Deletions first: the portal shares one CODE namespace between the kinds, so an action still
+  // registered under a robot's bare code (the rule before `registeredCode`) must be gone before
+  // that robot can be added. Delete filters by kind, so the robot of the same code stays.
+  for (const kind of KINDS) {
+    for (const code of onPortal[kind]) {
+      if (wanted[kind].has(code)) continue;
+      await portal.call(API[kind].delete, { CODE: code });
+      onPortal[kind].delete(code);
+      await prisma.registeredHandler.deleteMany({ where: { portalId, kind, code } });
+      report.deleted.push(`${kind}:${code}`);
+    }
+  }
+
+  for (const kind of KINDS) {
+    for (const [code, definition] of wanted[kind]) {
+      const fields = registrationFields(definition, kind, options.baseUrl, options.defaultAuthUserId);
       const fingerprint = createHash('sha256').update(JSON.stringify(fields)).digest('hex');
       const label = `${kind}:${code}`;
-      if (!onPortal.has(code)) {
+      if (!onPortal[kind].has(code)) {
         await portal.call(API[kind].add, { CODE: code, ...fields });
         report.added.push(label);
       } else if (remembered.get(label) !== fingerprint) {
-        const { CODE: _code, ...changes } = fields as Record<string, unknown> & { CODE?: string };
-        await portal.call(API[kind].update, { CODE: code, FIELDS: changes });
+        await portal.call(API[kind].update, { CODE: code, FIELDS: fields });
         report.updated.push(label);
       } else {
         report.unchanged.push(label);
@@ -88,12 +108,8 @@ export async function syncRegistration(options: {
         update: { fingerprint },
       });
     }
-    for (const code of onPortal) {
-      if (wanted.includes(code)) continue;
-      await portal.call(API[kind].delete, { CODE: code });
-      await prisma.registeredHandler.deleteMany({ where: { portalId, kind, code } });
-      report.deleted.push(`${kind}:${code}`);
-    }
+    // What we remember must be what the portal has: drop rows of codes no longer registered.
+    await prisma.registeredHandler.deleteMany({ where: { portalId, kind, code: { notIn: [...wanted[kind].keys()] } } });
   }
   return report;
 }

@@ -37,10 +37,22 @@ export async function requestFlush(boss: PgBoss, portalId: number, tx?: Tx, star
   );
 }
 
-/** Codes that mean the workflow is no longer waiting for this answer: retrying cannot help. */
+/**
+ * A refusal of one answer in a batch that retrying cannot change. A portal takes a repeated or
+ * late bizproc.event.send (a step already closed, a stale event) as `true` and changes nothing,
+ * so a refusal here is about the answer itself (a token that does not decode: ACCESS_DENIED).
+ * A command the batch answer has no outcome for was perhaps never run: sent again.
+ */
 function isFinalRefusal(error: { code: string; transient: boolean }): boolean {
-  return !error.transient;
+  return !error.transient && error.code !== MISSING_OUTCOME;
 }
+
+const MISSING_OUTCOME = 'BATCH_ITEM_MISSING';
+/**
+ * What the core answers an event for a workflow that no longer exists: CBPRuntime::sendExternalEvent
+ * throws "workflow not found" with code 404, which the REST layer passes on as the error code.
+ */
+const WORKFLOW_GONE = '404';
 
 export class AnswerSender {
   constructor(
@@ -59,7 +71,10 @@ export class AnswerSender {
       });
       if (due.length === 0) return this.scheduleLater(portalId);
       // Marked before the batch leaves: a row still marked at the next flush was out when the
-      // process died, and the portal may have taken it.
+      // process died or the database went away, and the portal may have taken it. Sending it
+      // again is safe (the portal takes a repeated answer as a no-op); the mark says why it is.
+      const resent = due.filter((a) => a.inFlightAt !== null).length;
+      if (resent > 0) log.info({ answers: resent }, 'sending again answers whose earlier send has an unknown outcome');
       await prisma.pendingAnswer.updateMany({ where: { id: { in: due.map((a) => a.id) } }, data: { inFlightAt: new Date() } });
 
       let outcomes;
@@ -85,11 +100,12 @@ export class AnswerSender {
             continue;
           }
           const refusal = new PortalCallError(answer.method, outcome.error, outcome.description, 400);
-          if (answer.inFlightAt && answer.method === 'bizproc.event.send' && isFinalRefusal(refusal)) {
-            // Sent before a crash with its outcome unknown, now refused as no longer awaited: the
-            // portal took it the first time (an event token is spent by its first answer).
+          if (answer.inFlightAt && answer.method === 'bizproc.event.send' && outcome.error === WORKFLOW_GONE) {
+            // Sent before with an unknown outcome, and the workflow has ended since: nothing waits
+            // for this answer any more, and the first send most likely is what ended it.
             await tx.pendingAnswer.delete({ where: { id: answer.id } });
             if (answer.callId !== null) await markAnswered(tx, answer.callId);
+            log.info({ call: answer.callId?.toString() }, 'answer re-sent after an unknown outcome found its workflow ended: counted as delivered');
             continue;
           }
           if (isFinalRefusal(refusal) || answer.attempts + 1 >= MAX_ATTEMPTS) {

@@ -11,7 +11,8 @@ import { PortalCallError, type PortalClients } from '../portals/portal-client.ts
 import { PortalUnavailableError } from '../portals/shared-refresh.ts';
 import type { Catalog } from '../robots/catalog.ts';
 import { HandlerError, type RunContext } from '../robots/definition.ts';
-import { coerceProperties } from '../robots/properties.ts';
+import { readDocumentRoles } from '../robots/document-roles.ts';
+import { coerceProperties, mentionsUserRole } from '../robots/properties.ts';
 import { enqueueAnswer } from './answers.ts';
 
 export interface Attempt {
@@ -44,7 +45,13 @@ export class Executor {
     if (!definition) {
       return this.finish(call, { kind: 'error', message: `The robot "${call.code}" no longer exists in this application.` }, log);
     }
-    const coerced = coerceProperties(definition.config.PROPERTIES, call.properties);
+    const roles = mentionsUserRole(definition.config.PROPERTIES, call.properties)
+      ? await readDocumentRoles(await this.deps.clients.forPortal(call.portalId), call.documentId).catch((error: Error) => {
+          if ((error as { transient?: boolean }).transient) throw error;
+          return { unresolved: error.message };
+        })
+      : {};
+    const coerced = coerceProperties(definition.config.PROPERTIES, call.properties, roles);
     if (!coerced.ok) {
       return this.finish(call, { kind: 'error', message: `Invalid settings: ${coerced.errors.join('; ')}.` }, log);
     }

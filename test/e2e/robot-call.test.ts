@@ -33,7 +33,7 @@ describe('a robot call end to end', () => {
     const state = await stack.control('GET', '/_emulator/state');
     const apps = state.portals.find((p: any) => p.memberId === member).apps;
     expect(apps[0].robots).toContain('hash_value');
-    expect(apps[0].activities).toContain('hash_value');
+    expect(apps[0].activities).toContain('hash_value_action');
 
     // The second step takes the first step's return value: `{=Hash:hash}`.
     const templateId = await stack.templateWith(member, [
@@ -71,12 +71,28 @@ describe('a robot call end to end', () => {
     expect(call).toMatchObject({ status: 'failed', error: expect.stringContaining('«Algorithm»') });
   });
 
+  it('user values as a portal sends them: roles are read from the document, a group ends the step with an error naming the value', async () => {
+    const templateId = await stack.templateWith(member, [
+      { code: 'find_user', name: 'Group', properties: { user: 'group_g1' } },
+      { code: 'find_user', name: 'Responsible', properties: { user: 'responsible' } },
+      { code: 'find_user', name: 'Author', properties: { user: 'author' } },
+      { code: 'find_user', name: 'Plain', properties: { user: 'user_3' } },
+    ]);
+    const workflow = await stack.runWorkflow(member, templateId);
+    expect(workflow.status).toBe('completed');
+    expect(workflow.returnValues.Group?.error).toBe('Invalid settings: «User» "group_g1" is a user group; this robot needs one user.');
+    // DEAL_1: responsible Clara (3), created by Anna (1), read with crm.item.get
+    expect(workflow.returnValues.Responsible).toMatchObject({ user: 'user_3', name: 'Clara Sales' });
+    expect(workflow.returnValues.Author).toMatchObject({ user: 'user_1', name: 'Anna Admin' });
+    expect(workflow.returnValues.Plain).toMatchObject({ user: 'user_3', name: 'Clara Sales' });
+  });
+
   it('registration sync run twice changes nothing the second time', async () => {
     const portal = await stack.app.store.findByMemberId(member);
     const first = await stack.app.syncPortal(portal!.id);
     const second = await stack.app.syncPortal(portal!.id);
     expect(first.added).toEqual([]);
-    expect(second).toEqual({ added: [], updated: [], deleted: [], unchanged: expect.arrayContaining(['robot:hash_value', 'activity:hash_value']) });
+    expect(second).toEqual({ added: [], updated: [], deleted: [], unchanged: expect.arrayContaining(['robot:hash_value', 'activity:hash_value_action']) });
   });
 
   it('the same event_token twice is stored and run once', async () => {

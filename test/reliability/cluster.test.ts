@@ -81,6 +81,8 @@ describe('three app processes, killed with -9 one at a time under a stream of ca
     expect(summary.acknowledged).toBeGreaterThan(CALLS * 0.8);
     expect(summary.lost).toBe(0);
     expect(summary.duplicated).toBe(0);
+    // A batch of answers cut off by a kill is sent again: at most one batch (50) per kill.
+    expect(summary.resentAfterUnknownOutcome).toBeLessThanOrEqual(KILLS * 50);
     expect(summary.fiveXx).toBe(0);
     expect(summary.answered).toBe(summary.owed);
     // Every acknowledged call, and every call stored even if its 200 was cut off by a kill: the

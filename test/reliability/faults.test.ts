@@ -8,6 +8,7 @@ import { waitFor } from '../support/process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
 import { summarize } from './harness.ts';
+import { eventSends } from './summary.ts';
 
 const WORKFLOWS = 8;
 
@@ -105,13 +106,12 @@ describe('portal faults: every call ends answered or failed with its reason', ()
     expect(after.duplicated).toBe(0);
   }, 420_000);
 
-  // A batch of answers taken by the portal whose reply was lost: the SDK must not re-send it by
-  // itself (the portal would refuse the repeat and we would record a delivered answer as refused);
-  // the next flush knows the batch was out and reads the refusal as "already answered".
+  // A batch of answers taken by the portal whose reply was lost: the next flush sends it again,
+  // the portal answers the repeat `true` without taking it a second time, and we record it answered.
   it('an answer taken by the portal whose reply was lost is recorded answered, once', () => {
     expect(replyLost).toBeDefined();
     const { answers } = stack.emulator.state.workflows as WorkflowRuntime;
-    const wrong = replyLost!.rows.filter((c) => c.status !== 'answered' || (answers.get(c.eventToken)?.eventSend ?? 0) !== 1);
+    const wrong = replyLost!.rows.filter((c) => c.status !== 'answered' || eventSends(answers.get(c.eventToken)).tookEffect !== 1);
     expect(wrong).toEqual([]);
   });
 });

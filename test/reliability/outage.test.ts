@@ -65,6 +65,8 @@ describe('a PostgreSQL outage in the middle of a stream of calls', () => {
     expect(summary.sent).toBe(CALLS);
     expect(summary.lost).toBe(0);
     expect(summary.duplicated).toBe(0);
+    // A batch of answers whose outcome could not be recorded during the outage is sent again: one batch at most.
+    expect(summary.resentAfterUnknownOutcome).toBeLessThanOrEqual(50);
     expect(summary.appErrors5xx).toBe(0);
     expect(summary.answered).toBe(summary.owed);
     // Our own record agrees: every stored call is recorded answered (once its batch's outcome is known).

@@ -1,7 +1,7 @@
 /**
  * The reliability suite's one line per scenario, counted from both sides: what the emulator's
  * queue server sent and heard back (its deliveries), what the portal took (event.send per event
- * token, and a repeated one it refused), what our database holds (handler_calls,
+ * token: received, and taken into effect), what our database holds (handler_calls,
  * pending_answers), and the portal's request statistics (503s, token refreshes).
  *
  *   reliability <scenario>: sent=N acknowledged=N answered=N duplicated=0 lost=0 5xx=0 refreshes/portal=max:N | …details
@@ -9,9 +9,11 @@
  * - acknowledged: handler calls the app answered 200 (a call is acknowledged only once stored);
  *   stored: rows in handler_calls — a superset when a process died between commit and answer.
  * - answered: acknowledged or stored calls whose event.send the portal took.
- * - duplicated: event tokens the portal took more than one event.send for. Must be 0.
- *   resent-refused-as-answered: a batch re-sent after an outcome we could not record, refused by
- *   the portal as no longer awaited (the workflow still got the answer once).
+ * - duplicated: event tokens for which more than one event.send took effect. Must be 0.
+ *   resent-after-unknown-outcome: event tokens the portal received event.send for more than
+ *   once — a batch sent again because its first outcome could not be recorded (a kill, an
+ *   outage, a lost reply). A portal answers such a repeat `true` and changes nothing, so it is
+ *   harmless, but bounded: at most one batch per kill or outage.
  * - lost: acknowledged or stored, never answered, and neither held (its answer waits in
  *   pending_answers for a portal that needs its admin) nor recorded failed with a reason.
  * - 5xx: the app's 5xx answers to handler calls (not counting 503 NOT_STORED, the deliberate
@@ -38,7 +40,7 @@ export interface Summary {
   /** never answered, but recorded failed with a reason (e.g. the portal refused the answer) */
   undeliveredWithReason: number;
   duplicated: number;
-  resentAndRefused: number;
+  resentAfterUnknownOutcome: number;
   lost: number;
   /** the app's 5xx to handler calls other than 503 NOT_STORED */
   appErrors5xx: number;
@@ -52,12 +54,20 @@ export interface Summary {
   refreshes: { min: number; max: number };
 }
 
+/**
+ * What the portal did with the event.send calls for one event token: how many it received and
+ * how many took effect (the first one that found its step waiting; every later one is a no-op).
+ */
+export function eventSends(entry: { eventSend: number; eventSendReceived: number } | undefined): { received: number; tookEffect: number } {
+  return { received: entry?.eventSendReceived ?? 0, tookEffect: entry?.eventSend ?? 0 };
+}
+
 export async function summarize(scenario: string, emulator: Emulator, prisma: PrismaClient, members: string[]): Promise<Summary> {
   const inScope = new Set(members);
   const deliveries = emulator.state.deliveries.filter((d) => inScope.has(d.memberId));
   const acknowledged = deliveries.filter((d) => d.status === 200);
   const { answers } = emulator.state.workflows as WorkflowRuntime;
-  const answerOf = (token: string) => answers.get(token)?.eventSend ?? 0;
+  const answerOf = (token: string) => eventSends(answers.get(token)).tookEffect;
 
   const rows = await prisma.handlerCall.findMany({
     where: { portal: { memberId: { in: members } } },
@@ -71,7 +81,7 @@ export async function summarize(scenario: string, emulator: Emulator, prisma: Pr
 
   const sentTokens = deliveries.map((d) => d.eventToken!);
   const duplicated = new Set(sentTokens.filter((t) => answerOf(t) > 1)).size;
-  const resent = new Set(sentTokens.filter((t) => (answers.get(t)?.repeated ?? 0) > 0)).size;
+  const resent = new Set(sentTokens.filter((t) => eventSends(answers.get(t)).received > 1)).size;
   let answered = 0;
   let held = 0;
   let undelivered = 0;
@@ -106,7 +116,7 @@ export async function summarize(scenario: string, emulator: Emulator, prisma: Pr
     failedWithReason,
     undeliveredWithReason: undelivered,
     duplicated,
-    resentAndRefused: resent,
+    resentAfterUnknownOutcome: resent,
     lost,
     appErrors5xx,
     notStored503: deliveries.filter((d) => d.status === 503).length,
@@ -123,7 +133,7 @@ export async function summarize(scenario: string, emulator: Emulator, prisma: Pr
       `duplicated=${summary.duplicated} lost=${summary.lost} 5xx=${summary.fiveXx} refreshes/portal=max:${summary.refreshes.max} | ` +
       `stored=${summary.stored} stored-unacknowledged=${summary.storedUnacknowledged} refused-before-ack=${summary.refused} ` +
       `held-for-later=${summary.held} failed-with-reason=${summary.failedWithReason} undelivered-with-reason=${summary.undeliveredWithReason} ` +
-      `resent-refused-as-answered=${summary.resentAndRefused} app-5xx=${summary.appErrors5xx} not-stored-503=${summary.notStored503} ` +
+      `resent-after-unknown-outcome=${summary.resentAfterUnknownOutcome} app-5xx=${summary.appErrors5xx} not-stored-503=${summary.notStored503} ` +
       `portal-503=${summary.rateLimited503} injected=${injectedText || 'none'} refreshes/portal=${summary.refreshes.min}..${summary.refreshes.max} ` +
       `(${members.length} portal${members.length === 1 ? '' : 's'})`,
   );

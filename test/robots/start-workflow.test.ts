@@ -48,9 +48,9 @@ describe('Start a workflow (start_workflow)', () => {
     expect(run.returned.error).toBe(`Template #${leadTemplate} could not be started on DEAL_1: Template type and DOCUMENT_ID mismatch!`);
   });
 
-  it('ends the step with the portal’s reason for a document it does not have', async () => {
+  it('ends the step with the portal’s reason for a document it does not have ("Wrong DOCUMENT_ID!": the docs\' table; "Incorrect document type!" is for a type it cannot tell)', async () => {
     const run = await stage.runRobot('start_workflow', { template_id: String(logTemplate), document_id: 'DEAL_999' }, deal(1));
-    expect(run.returned.error).toBe(`Template #${logTemplate} could not be started on DEAL_999: Incorrect document type!`);
+    expect(run.returned.error).toBe(`Template #${logTemplate} could not be started on DEAL_999: Wrong DOCUMENT_ID!`);
   });
 
   it('names the lines of the parameters that are not Name=value, and starts nothing', async () => {

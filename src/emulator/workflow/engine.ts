@@ -18,6 +18,7 @@ import {
   type WorkflowInstance,
 } from '../contract.ts';
 import { callHandler } from './queue-server.ts';
+import { externalizeProperty, formatCultureDate, internalizeReturnValue } from './values.ts';
 
 const CONTAINERS = new Set(['SequentialWorkflowActivity', 'SequenceActivity', 'ParallelActivity', 'StateMachineWorkflowActivity']);
 const TASK_KINDS: Record<string, BizprocTaskKind> = {
@@ -27,23 +28,52 @@ const TASK_KINDS: Record<string, BizprocTaskKind> = {
   RequestInformationOptionalActivity: 'request-reject',
 };
 
+/** An app step waiting for bizproc.event.send: keyed by workflow id and activity name, as the core subscribes. */
 interface Waiting {
   portal: Portal;
   workflowId: string;
   activityName: string;
+  /** the step's current event id: an answer carrying another one is stale */
+  eventId: string;
   returnProperties: ActivityRegistration['returnProperties'];
   resolve: (answer: { values: Record<string, unknown> } | { timedOut: true }) => void;
+}
+
+/**
+ * Per event token, what the portal got and what took effect (GET /_emulator/answers):
+ * `eventSendReceived` counts every bizproc.event.send with a token that decodes; `eventSend`
+ * counts those that closed the waiting step (0 or 1: a portal takes one answer per step);
+ * `repeated` counts the rest (answered `true` with no effect, or refused because the workflow
+ * ended). `activityLogReceived` / `activityLog` likewise for bizproc.activity.log (a log line
+ * for a step that no longer waits is dropped).
+ */
+export interface AnswerCounts {
+  eventSendReceived: number;
+  eventSend: number;
+  repeated: number;
+  activityLogReceived: number;
+  activityLog: number;
+}
+
+/** What restactivity.php writes to the log when event.send carries no LOG_MESSAGE (en lang file). */
+const DEFAULT_LOG_MESSAGE = 'Received application response';
+
+/**
+ * An ended workflow has no instance row, so CBPRuntime::GetWorkflow throws a plain Exception
+ * (BPCGWP_INVALID_WF, code EXCEPTION_CODE_INSTANCE_NOT_FOUND = 404), which the REST server turns
+ * into HTTP 400 with the exception's integer code as `error` (RestException::initFromException).
+ */
+function workflowNotFound(): RestError {
+  return new RestError(404 as unknown as string, 'The business process is not found.', 400);
 }
 
 const SECRET = randomBytes(32);
 
 export class WorkflowRuntime implements WorkflowEngine {
-  /** event tokens an app step is waiting on */
+  /** app steps waiting for an answer, by `workflowId|activityName` */
   private readonly waiting = new Map<string, Waiting>();
-  /** spent event tokens (event.send once) */
-  readonly spent = new Set<string>();
-  /** per event token: how many event.send and activity.log calls the portal took */
-  readonly answers = new Map<string, { eventSend: number; activityLog: number; repeated: number }>();
+  /** per event token: see AnswerCounts */
+  readonly answers = new Map<string, AnswerCounts>();
   private readonly taskWaiters = new Map<number, () => void>();
   private readonly finished = new Map<string, Array<(instance: WorkflowInstance) => void>>();
   private nextTaskId = 1;
@@ -92,9 +122,9 @@ export class WorkflowRuntime implements WorkflowEngine {
     instance.status = status;
     instance.statusMessage = message;
     instance.modified = new Date().toISOString();
-    for (const [token, waiting] of this.waiting) {
+    for (const [key, waiting] of this.waiting) {
       if (waiting.workflowId === instance.id) {
-        this.waiting.delete(token);
+        this.waiting.delete(key);
         waiting.resolve({ timedOut: true });
       }
     }
@@ -114,55 +144,85 @@ export class WorkflowRuntime implements WorkflowEngine {
 
   // ---- event tokens ----
 
-  issueToken(workflowId: string, activityName: string): string {
-    const payload = Buffer.from(JSON.stringify({ w: workflowId, a: activityName, n: randomBytes(6).toString('hex') })).toString('base64url');
-    return `${payload}.${createHmac('sha256', SECRET).update(payload).digest('base64url')}`;
+  /**
+   * `workflowId|activityName|eventId` signed, as CBPRestActivity::generateToken does with the
+   * Signer (value, a dot, the signature).
+   */
+  issueToken(workflowId: string, activityName: string, eventId: string): string {
+    const value = `${workflowId}|${activityName}|${eventId}`;
+    return `${value}.${createHmac('sha256', SECRET).update(value).digest('hex')}`;
   }
 
-  /** The waiting step of a valid event token (ACCESS_DENIED otherwise, as the portal answers). */
-  private waitingStep(token: unknown): [string, Waiting | undefined] {
-    if (typeof token !== 'string' || !token.includes('.')) throw new RestError('ACCESS_DENIED', 'Access denied!', 403);
-    const [payload, signature] = token.split('.') as [string, string];
-    const expected = createHmac('sha256', SECRET).update(payload).digest();
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new RestError('ACCESS_DENIED', 'Access denied!', 403);
-    return [token, this.waiting.get(token)];
+  /** [workflowId, activityName, eventId] of a token; ACCESS_DENIED when it does not decode (extractEventToken). */
+  private extractToken(token: unknown): [string, string, string] {
+    const denied = () => new RestError('ACCESS_DENIED', 'Access denied!', 403);
+    if (typeof token !== 'string') throw denied();
+    const dot = token.lastIndexOf('.');
+    if (dot < 0) throw denied();
+    const value = token.slice(0, dot);
+    const expected = createHmac('sha256', SECRET).update(value).digest();
+    const given = Buffer.from(token.slice(dot + 1), 'hex');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw denied();
+    const parts = value.split('|');
+    if (parts.length !== 3) throw denied();
+    return parts as [string, string, string];
   }
 
-  /** bizproc.event.send: return values (matched to RETURN_PROPERTIES case-insensitively) and a log line. */
-  eventSend(portal: Portal, token: unknown, returnValues: Record<string, unknown>, logMessage?: string) {
-    const [key, waiting] = this.waitingStep(token);
-    if (!waiting || this.spent.has(key) || waiting.portal !== portal) {
-      // A second answer to a token already answered: refused, and counted so a test can see it.
-      if (this.spent.has(key)) this.count(key).repeated += 1;
-      throw new RestError('ACCESS_DENIED', 'Access denied! The activity is not waiting for an answer.', 403);
+  /**
+   * The step an answer is for, as CBPRuntime::sendExternalEvent finds it: the workflow must still
+   * run on this portal (else the core's "not found" error); a step that no longer waits, or waits
+   * under another event id, gets nothing (onExternalEvent returns) and the method still answers true.
+   */
+  private answeredStep(portal: Portal, token: unknown, kind: 'eventSend' | 'activityLog'): Waiting | null {
+    const [workflowId, activityName, eventId] = this.extractToken(token);
+    const counts = this.count(token as string);
+    counts[kind === 'eventSend' ? 'eventSendReceived' : 'activityLogReceived'] += 1;
+    const instance = portal.workflows.instances.get(workflowId);
+    if (!instance || instance.status !== 'running') {
+      if (kind === 'eventSend') counts.repeated += 1;
+      throw workflowNotFound();
     }
+    const waiting = this.waiting.get(`${workflowId}|${activityName}`);
+    return waiting && waiting.eventId === eventId && waiting.portal === portal ? waiting : null;
+  }
+
+  /** bizproc.event.send: return values (upper-cased keys matched to RETURN_PROPERTIES, internalised) and a log line. */
+  eventSend(portal: Portal, token: unknown, returnValues: unknown, logMessage?: unknown) {
+    const waiting = this.answeredStep(portal, token, 'eventSend');
+    const entry = this.count(token as string);
+    if (!waiting) {
+      entry.repeated += 1;
+      return true;
+    }
+    const instance = portal.workflows.instances.get(waiting.workflowId)!;
+    this.log(instance, waiting.activityName, typeof logMessage === 'string' && logMessage !== '' ? logMessage : DEFAULT_LOG_MESSAGE);
+    const byUpper = new Map(Object.keys(waiting.returnProperties).map((name) => [name.toUpperCase(), name]));
     const values: Record<string, unknown> = {};
-    for (const [name] of Object.entries(waiting.returnProperties)) {
-      const given = Object.entries(returnValues).find(([k]) => k.toLowerCase() === name.toLowerCase());
-      if (given) values[name] = given[1];
+    if (returnValues && typeof returnValues === 'object') {
+      for (const [key, value] of Object.entries(returnValues)) {
+        const name = byUpper.get(key.toUpperCase());
+        if (name) values[name] = internalizeReturnValue(waiting.returnProperties[name]!, value, portal);
+      }
     }
-    this.spent.add(key);
-    this.waiting.delete(key);
-    this.count(key).eventSend += 1;
-    const instance = portal.workflows.instances.get(waiting.workflowId);
-    if (instance && logMessage) this.log(instance, waiting.activityName, String(logMessage));
+    this.waiting.delete(`${waiting.workflowId}|${waiting.activityName}`);
+    entry.eventSend += 1;
     waiting.resolve({ values });
     return true;
   }
 
+  /** bizproc.activity.log: the token first, then the message (restservice.php writeActivityLog). */
   activityLog(portal: Portal, token: unknown, message: unknown) {
-    if (typeof message !== 'string' || message.trim() === '') throw new RestError('ERROR_EMPTY_LOG_MESSAGE', 'Empty log message!', 400);
-    const [key, waiting] = this.waitingStep(token);
-    if (!waiting || waiting.portal !== portal) throw new RestError('ACCESS_DENIED', 'Access denied! The activity is not waiting.', 403);
-    const instance = portal.workflows.instances.get(waiting.workflowId);
-    if (instance) this.log(instance, waiting.activityName, message);
-    this.count(key).activityLog += 1;
+    this.extractToken(token);
+    if (typeof message !== 'string' || message === '' || message === '0') throw new RestError('ERROR_EMPTY_LOG_MESSAGE', 'Empty log message!', 400);
+    const waiting = this.answeredStep(portal, token, 'activityLog');
+    if (!waiting) return true;
+    this.log(portal.workflows.instances.get(waiting.workflowId)!, waiting.activityName, message);
+    this.count(token as string).activityLog += 1;
     return true;
   }
 
-  private count(token: string) {
-    const entry = this.answers.get(token) ?? { eventSend: 0, activityLog: 0, repeated: 0 };
+  private count(token: string): AnswerCounts {
+    const entry = this.answers.get(token) ?? { eventSendReceived: 0, eventSend: 0, repeated: 0, activityLogReceived: 0, activityLog: 0 };
     this.answers.set(token, entry);
     return entry;
   }
@@ -219,7 +279,7 @@ export class WorkflowRuntime implements WorkflowEngine {
       return;
     }
     if (node.Type === 'LogActivity') {
-      this.log(instance, node.Name, String(this.resolve(portal, instance, node.Properties.Text ?? '')));
+      this.log(instance, node.Name, this.text(portal, instance, node.Properties.Text ?? ''));
       return;
     }
     this.log(instance, node.Name, `${node.Type}: done`);
@@ -241,25 +301,28 @@ export class WorkflowRuntime implements WorkflowEngine {
       this.log(instance, node.Name, 'The activity is not available: its application removed it or was uninstalled');
       return;
     }
-    const properties: Record<string, unknown> = {};
+    const properties: Record<string, string | string[]> = {};
     for (const [name, declared] of Object.entries(registration.properties)) {
       // As a portal does: a property the step leaves unset takes the registered Default.
       const value = node.Properties[name] ?? declared.Default;
-      properties[name] = value === undefined ? null : this.resolve(portal, instance, value);
+      properties[name] = externalizeProperty(declared, value === undefined ? null : this.resolve(portal, instance, value), portal);
     }
-    const timeoutSeconds = Number(node.Properties.TimeoutDuration ?? 0) || 0;
-    const waits = registration.useSubscription !== 'N';
-    const eventToken = this.issueToken(instance.id, node.Name);
-    const answer = waits
-      ? new Promise<{ values: Record<string, unknown> } | { timedOut: true }>((resolve) => {
-          this.waiting.set(eventToken, { portal, workflowId: instance.id, activityName: node.Name, returnProperties: registration.returnProperties, resolve });
-          if (timeoutSeconds > 0) {
-            setTimeout(() => {
-              if (this.waiting.delete(eventToken)) resolve({ timedOut: true });
-            }, timeoutSeconds * 1000);
-          }
-        })
-      : null;
+    const timeoutSeconds = timeoutDuration(node.Properties);
+    const useSubscription = this.useSubscription(registration, node);
+    const eventId = randomBytes(16).toString('hex');
+    const eventToken = this.issueToken(instance.id, node.Name, eventId);
+    const answer =
+      useSubscription === 'Y'
+        ? new Promise<{ values: Record<string, unknown> } | { timedOut: true }>((resolve) => {
+            const key = `${instance.id}|${node.Name}`;
+            this.waiting.set(key, { portal, workflowId: instance.id, activityName: node.Name, eventId, returnProperties: registration.returnProperties, resolve });
+            if (timeoutSeconds > 0) {
+              setTimeout(() => {
+                if (this.waiting.get(key)?.eventId === eventId && this.waiting.delete(key)) resolve({ timedOut: true });
+              }, timeoutSeconds * 1000);
+            }
+          })
+        : null;
     const delivered = await callHandler(this.ctx, portal, {
       registration,
       workflowId: instance.id,
@@ -267,8 +330,9 @@ export class WorkflowRuntime implements WorkflowEngine {
       documentType: this.documentTypeOf(portal, instance),
       eventToken,
       properties,
+      useSubscription,
       timeoutSeconds,
-      userId: registration.authUserId || instance.startedBy,
+      userId: this.authUserOf(portal, instance, registration, node),
     });
     if (!delivered) {
       // No retries, as a portal: the step gets no answer. It waits out its timeout, if it has one.
@@ -277,10 +341,33 @@ export class WorkflowRuntime implements WorkflowEngine {
     if (!answer) return;
     const outcome = await answer;
     if ('timedOut' in outcome) {
-      if (instance.status === 'running') this.log(instance, node.Name, 'Timed out waiting for the application');
+      if (instance.status === 'running') {
+        this.log(instance, node.Name, 'Timed out waiting for the application');
+        instance.returnValues[node.Name] = { IsTimeout: 1 };
+      }
       return;
     }
     instance.returnValues[node.Name] = outcome.values;
+  }
+
+  /**
+   * `use_subscription`: the registration's USE_SUBSCRIPTION when set (it then overrides the step,
+   * restactivity.php getPropertiesDialogValues); when empty, the step's UseSubscription, and
+   * without one the docs' rule: empty means the robot waits (bizproc.robot.add).
+   */
+  private useSubscription(registration: ActivityRegistration, node: ActivityNode): 'Y' | 'N' {
+    if (registration.useSubscription === 'Y' || registration.useSubscription === 'N') return registration.useSubscription;
+    return node.Properties.UseSubscription === 'N' ? 'N' : 'Y';
+  }
+
+  /**
+   * Whose tokens the call carries: the step's AuthUserId (`user_N`, or `author`), else the
+   * registration's AUTH_USER_ID (restactivity.php execute: ExtractUsers, then AUTH_USER_ID), else
+   * the user who started the workflow.
+   */
+  private authUserOf(portal: Portal, instance: WorkflowInstance, registration: ActivityRegistration, node: ActivityNode): number {
+    const fromStep = node.Properties.AuthUserId === undefined ? [] : this.usersOf(portal, instance, node.Properties.AuthUserId);
+    return fromStep[0] ?? (registration.authUserId || instance.startedBy);
   }
 
   private documentTypeOf(portal: Portal, instance: WorkflowInstance): [string, string, string] {
@@ -300,8 +387,8 @@ export class WorkflowRuntime implements WorkflowEngine {
       workflowId: instance.id,
       activityName: node.Name,
       kind,
-      name: String(this.resolve(portal, instance, node.Properties.Name ?? node.Name)),
-      description: String(this.resolve(portal, instance, node.Properties.Description ?? '')),
+      name: this.text(portal, instance, node.Properties.Name ?? node.Name),
+      description: this.text(portal, instance, node.Properties.Description ?? ''),
       userIds: users,
       userStatus: new Map(users.map((u) => [u, 0])),
       status: 0,
@@ -329,6 +416,12 @@ export class WorkflowRuntime implements WorkflowEngine {
     return [...new Set(ids)].filter((id) => portal.users.get(id)?.active);
   }
 
+  /** A value resolved and printed as the log shows it (dates in the culture's format). */
+  private text(portal: Portal, instance: WorkflowInstance, value: unknown): string {
+    const resolved = this.resolve(portal, instance, value);
+    return resolved instanceof Date ? formatCultureDate(resolved, 'datetime', portal) : String(resolved ?? '');
+  }
+
   /** `{=Document:FIELD}`, `{=Variable:X}`, `{=Template:PARAM}`, `{=Activity:Return}` in a value. */
   resolve(portal: Portal, instance: WorkflowInstance, value: unknown): unknown {
     if (Array.isArray(value)) return value.map((v) => this.resolve(portal, instance, v));
@@ -338,15 +431,27 @@ export class WorkflowRuntime implements WorkflowEngine {
       if (source === 'Variable') return instance.variables[field] ?? null;
       if (source === 'Template') return instance.parameters[field] ?? null;
       if (source === 'Workflow' && field === 'ID') return instance.id;
-      if (source === 'System' && field === 'Now') return new Date().toISOString();
+      if (source === 'System' && field === 'Now') return new Date();
       const values = instance.returnValues[source];
-      return values ? (Object.entries(values).find(([k]) => k.toLowerCase() === field.toLowerCase())?.[1] ?? null) : null;
+      if (!values) return null;
+      // IsTimeout is the step's own property (restactivity.php): 1 after a timeout, else 0.
+      if (field === 'IsTimeout') return values.IsTimeout ?? 0;
+      return Object.entries(values).find(([k]) => k.toLowerCase() === field.toLowerCase())?.[1] ?? null;
     };
     const whole = /^\{=([A-Za-z0-9_]+):([A-Za-z0-9_]+)\}$/.exec(value.trim());
     if (whole) return lookup(whole[1]!, whole[2]!);
     return value.replace(/\{=([A-Za-z0-9_]+):([A-Za-z0-9_]+)\}/g, (_m, source: string, field: string) => {
       const resolved = lookup(source, field);
+      if (resolved instanceof Date) return formatCultureDate(resolved, 'datetime', portal);
       return resolved === null || resolved === undefined ? '' : String(resolved);
     });
   }
+}
+
+/** restactivity.php calculateTimeoutDuration: TimeoutDuration in TimeoutDurationType (s, m, h, d) units, at most 5 years. */
+export function timeoutDuration(properties: Record<string, unknown>): number {
+  const amount = Math.trunc(Number(properties.TimeoutDuration ?? 0)) || 0;
+  const unit = String(properties.TimeoutDurationType ?? 's').toLowerCase();
+  const factor = { s: 1, m: 60, h: 3600, d: 86_400 }[unit] ?? 1;
+  return Math.min(amount * factor, 3600 * 24 * 365 * 5);
 }

@@ -15,6 +15,7 @@ import {
   type WorkflowInstance,
   type WorkflowTemplate,
 } from '../contract.ts';
+import { portalIso } from '../dates.ts';
 import { param, requireAdmin, requireAppContext, startOf } from '../params.ts';
 import { BptError, readBpt } from './bpt.ts';
 import type { WorkflowRuntime } from './engine.ts';
@@ -58,7 +59,7 @@ function ownTemplate(call: CallContext, id: unknown): WorkflowTemplate {
   return template;
 }
 
-function templateRow(t: WorkflowTemplate): Record<string, unknown> {
+function templateRow(portal: Portal, t: WorkflowTemplate): Record<string, unknown> {
   return {
     ID: String(t.id),
     MODULE_ID: t.moduleId,
@@ -71,7 +72,7 @@ function templateRow(t: WorkflowTemplate): Record<string, unknown> {
     PARAMETERS: t.parameters,
     VARIABLES: t.variables,
     CONSTANTS: t.constants,
-    MODIFIED: t.modified,
+    MODIFIED: portalIso(t.modified, portal),
     IS_MODIFIED: t.isModified ? 'Y' : 'N',
     USER_ID: String(t.userId),
     SYSTEM_CODE: t.ownerClientId ? `rest_${t.ownerClientId}` : '',
@@ -87,30 +88,79 @@ function workflowInstance(call: CallContext, params: Record<string, any>): Workf
   return instance;
 }
 
-/** SELECT / FILTER / ORDER / start over rows keyed by upper-case field names. */
-function query(rows: Array<Record<string, unknown>>, params: Record<string, any>, defaultSelect: string[]) {
-  const filter = (param(params, 'FILTER') ?? {}) as Record<string, unknown>;
-  const select = (param(params, 'SELECT') as string[] | undefined) ?? defaultSelect;
-  const order = (param(params, 'ORDER') ?? {}) as Record<string, string>;
+/** The filter operations restservice.php accepts (`$allowedOperations`); others drop the condition. */
+const FILTER_OPERATIONS = ['', '!', '<', '<=', '>', '>='];
+
+interface ListSpec {
+  /** every field a client may select, filter or order by */
+  fields: string[];
+  defaultSelect: string[];
+  /** fields always returned whatever the SELECT (task.list's MODULE_ID, ENTITY, DOCUMENT_ID) */
+  alwaysSelect?: string[];
+  defaultOrder: Record<string, 'ASC' | 'DESC'>;
+  /** ISO dates in rows; a filter value for them is read as a date (CRestUtil::unConvertDateTime) */
+  dateFields?: string[];
+}
+
+function compare(a: unknown, b: unknown, dates: boolean): number {
+  if (dates) return new Date(String(a)).getTime() - new Date(String(b)).getTime();
+  const [x, y] = [Number(a), Number(b)];
+  if (a !== null && b !== null && a !== '' && b !== '' && Number.isFinite(x) && Number.isFinite(y)) return x - y;
+  return String(a ?? '') < String(b ?? '') ? -1 : String(a ?? '') > String(b ?? '') ? 1 : 0;
+}
+
+/**
+ * SELECT / FILTER / ORDER / start as restservice.php's getSelect, getFilter and getOrder read
+ * them: names upper-cased; unknown fields and operations ignored; an empty SELECT or ORDER takes
+ * the method's default.
+ */
+function query(rows: Array<Record<string, unknown>>, params: Record<string, any>, spec: ListSpec) {
+  const known = new Set(spec.fields);
+  const dates = new Set(spec.dateFields ?? []);
+  const rawSelect = param(params, 'SELECT');
+  const picked = Array.isArray(rawSelect) ? [...new Set(rawSelect.map((f) => String(f).toUpperCase()).filter((f) => known.has(f)))] : [];
+  const select = [...new Set([...(spec.alwaysSelect ?? []), ...(picked.length > 0 ? picked : spec.defaultSelect)])];
+  const rawFilter = param(params, 'FILTER');
+  const conditions: Array<{ op: string; field: string; wanted: unknown }> = [];
+  if (rawFilter && typeof rawFilter === 'object' && !Array.isArray(rawFilter)) {
+    for (const [key, wanted] of Object.entries(rawFilter as Record<string, unknown>)) {
+      const match = /^([^a-zA-Z]*)(.*)$/.exec(key)!;
+      const [op, field] = [match[1]!, match[2]!.toUpperCase()];
+      if (FILTER_OPERATIONS.includes(op) && known.has(field)) conditions.push({ op, field, wanted });
+    }
+  }
   const filtered = rows.filter((row) =>
-    Object.entries(filter).every(([rawKey, wanted]) => {
-      const negate = rawKey.startsWith('!');
-      const key = rawKey.replace(/^[!=<>%@]+/, '').toUpperCase();
-      const actual = row[key];
-      const list = Array.isArray(wanted) ? wanted.map(String) : [String(wanted)];
-      const hit = Array.isArray(actual) ? list.some((w) => actual.map(String).includes(w)) : list.includes(String(actual));
-      return negate ? !hit : hit;
+    conditions.every(({ op, field, wanted }) => {
+      const actual = row[field];
+      if (op === '' || op === '!') {
+        const list = (Array.isArray(wanted) ? wanted : [wanted]).map(String);
+        const hit = Array.isArray(actual) ? list.some((w) => actual.map(String).includes(w)) : list.includes(String(actual));
+        return op === '!' ? !hit : hit;
+      }
+      const c = compare(actual, wanted, dates.has(field));
+      return op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
     }),
   );
-  for (const [field, direction] of Object.entries(order).reverse()) {
-    const sign = String(direction).toUpperCase() === 'DESC' ? -1 : 1;
-    filtered.sort((a, b) => (String(a[field.toUpperCase()]) < String(b[field.toUpperCase()]) ? -sign : String(a[field.toUpperCase()]) > String(b[field.toUpperCase()]) ? sign : 0));
+  const rawOrder = param(params, 'ORDER');
+  const order: Array<[string, number]> = [];
+  if (rawOrder && typeof rawOrder === 'object' && !Array.isArray(rawOrder)) {
+    for (const [field, direction] of Object.entries(rawOrder as Record<string, unknown>)) {
+      if (known.has(field.toUpperCase())) order.push([field.toUpperCase(), String(direction).toUpperCase() === 'DESC' ? -1 : 1]);
+    }
   }
-  const projected = filtered.map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => k === 'ID' || select.includes('*') || select.includes(k))));
+  const sortBy = order.length > 0 ? order : Object.entries(spec.defaultOrder).map(([f, d]): [string, number] => [f, d === 'DESC' ? -1 : 1]);
+  filtered.sort((a, b) => {
+    for (const [field, sign] of sortBy) {
+      const c = compare(a[field], b[field], dates.has(field));
+      if (c !== 0) return c * sign;
+    }
+    return 0;
+  });
+  const projected = filtered.map((row) => Object.fromEntries(select.filter((f) => f in row).map((f) => [f, row[f]])));
   return listPage(projected, startOf(params));
 }
 
-function taskRow(task: Task) {
+function taskRow(portal: Portal, task: Task) {
   return {
     id: String(task.id),
     title: task.title,
@@ -118,17 +168,17 @@ function taskRow(task: Task) {
     responsibleId: String(task.responsibleId),
     status: String(task.status),
     taskControl: task.taskControl ? 'Y' : 'N',
-    changedDate: task.changedDate,
-    closedDate: task.status === 5 ? task.changedDate : null,
+    changedDate: portalIso(task.changedDate, portal),
+    closedDate: task.status === 5 ? portalIso(task.changedDate, portal) : null,
   };
 }
 
 const notAllowed = () => new RestError('1048582', 'Action on the task is not allowed', 400);
 
 /** Records a change of a task of the tasks module and answers as the methods do: `{task}`. */
-function changed(task: Task, change: Partial<Task>) {
+function changed(portal: Portal, task: Task, change: Partial<Task>) {
   Object.assign(task, change, { changedDate: new Date().toISOString() });
-  return { task: taskRow(task) };
+  return { task: taskRow(portal, task) };
 }
 
 function taskOf(call: CallContext, id: unknown): Task {
@@ -149,8 +199,8 @@ function bizprocTaskRows(portal: Portal, task: BizprocTask): Array<Record<string
     DOCUMENT_NAME: String(portal.documents.get(task.documentId[2])?.fields.TITLE ?? task.documentId[2]),
     DESCRIPTION: task.description,
     NAME: task.name,
-    MODIFIED: task.modified,
-    WORKFLOW_STARTED: instance?.started ?? null,
+    MODIFIED: portalIso(task.modified, portal),
+    WORKFLOW_STARTED: instance ? portalIso(instance.started, portal) : null,
     WORKFLOW_STARTED_BY: String(instance?.startedBy ?? ''),
     OVERDUE_DATE: null,
     WORKFLOW_TEMPLATE_ID: String(instance?.templateId ?? ''),
@@ -165,7 +215,71 @@ function bizprocTaskRows(portal: Portal, task: BizprocTask): Array<Record<string
     ACTIVITY: { approve: 'ApproveActivity', review: 'ReviewActivity', request: 'RequestInformationActivity', 'request-reject': 'RequestInformationOptionalActivity' }[task.kind],
     ACTIVITY_NAME: task.activityName,
     PARAMETERS: task.fields ? { Fields: task.fields } : {},
+    DOCUMENT_URL: documentUrl(task.documentId),
   }));
+}
+
+/** CBPDocument::getDocumentAdminPage for a CRM document: its details page. */
+function documentUrl([moduleId, , documentId]: [string, string, string]): string {
+  const match = /^([A-Z]+)_(\d+)$/.exec(documentId);
+  return moduleId === 'crm' && match ? `/crm/${match[1]!.toLowerCase()}/details/${match[2]}/` : '';
+}
+
+/** CBPHelper::checkUserSubordination: the target works in a department the user heads. */
+function isSubordinate(portal: Portal, headId: number, userId: number): boolean {
+  const user = portal.users.get(userId);
+  if (!user || userId === headId) return false;
+  return user.departmentIds.some((d) => portal.departments.get(d)?.headUserId === headId);
+}
+
+const TEMPLATE_LIST: ListSpec = {
+  fields: ['ID', 'MODULE_ID', 'ENTITY', 'DOCUMENT_TYPE', 'AUTO_EXECUTE', 'NAME', 'DESCRIPTION', 'TEMPLATE', 'PARAMETERS', 'VARIABLES', 'CONSTANTS', 'MODIFIED', 'IS_MODIFIED', 'USER_ID', 'SYSTEM_CODE'],
+  defaultSelect: ['ID'],
+  defaultOrder: { ID: 'ASC' },
+  dateFields: ['MODIFIED'],
+};
+
+const INSTANCE_LIST: ListSpec = {
+  fields: ['ID', 'MODIFIED', 'OWNED_UNTIL', 'MODULE_ID', 'ENTITY', 'DOCUMENT_ID', 'STARTED', 'STARTED_BY', 'TEMPLATE_ID'],
+  defaultSelect: ['ID', 'MODIFIED', 'OWNED_UNTIL'],
+  defaultOrder: { MODIFIED: 'DESC' },
+  dateFields: ['MODIFIED', 'OWNED_UNTIL'],
+};
+
+const TASK_LIST: ListSpec = {
+  fields: ['ID', 'ACTIVITY', 'ACTIVITY_NAME', 'WORKFLOW_ID', 'DOCUMENT_NAME', 'DESCRIPTION', 'NAME', 'MODIFIED', 'WORKFLOW_STARTED', 'WORKFLOW_STARTED_BY', 'OVERDUE_DATE', 'WORKFLOW_TEMPLATE_ID', 'WORKFLOW_TEMPLATE_NAME', 'WORKFLOW_STATE', 'STATUS', 'USER_ID', 'USER_STATUS', 'MODULE_ID', 'ENTITY', 'DOCUMENT_ID', 'PARAMETERS'],
+  defaultSelect: ['ID', 'WORKFLOW_ID', 'DOCUMENT_NAME', 'NAME'],
+  alwaysSelect: ['MODULE_ID', 'ENTITY', 'DOCUMENT_ID', 'DOCUMENT_URL'],
+  defaultOrder: { ID: 'DESC' },
+  dateFields: ['MODIFIED', 'WORKFLOW_STARTED', 'OVERDUE_DATE'],
+};
+
+/** bizproc.workflow.instances and its alias bizproc.workflow.instance.list: running workflows only (ended ones have no instance row). */
+function workflowInstances(call: CallContext, params: Record<string, any>) {
+  adminOnly(call);
+  const rows = [...call.portal.workflows.instances.values()]
+    .filter((i) => i.status === 'running')
+    .map((i) => ({
+      ID: i.id,
+      MODIFIED: portalIso(i.modified, call.portal),
+      OWNED_UNTIL: null,
+      MODULE_ID: i.documentId[0],
+      ENTITY: i.documentId[1],
+      DOCUMENT_ID: i.documentId[2],
+      STARTED: portalIso(i.started, call.portal),
+      STARTED_BY: String(i.startedBy),
+      TEMPLATE_ID: String(i.templateId),
+    }));
+  return query(rows, params, INSTANCE_LIST);
+}
+
+/** CBPTaskUserStatus::resolveStatus: 1–4, or yes / no / ok / cancel (bizproc.task.complete docs). */
+function taskUserStatus(value: unknown): number | null {
+  const names: Record<string, number> = { yes: 1, no: 2, ok: 3, cancel: 4 };
+  const text = String(value ?? '').trim().toLowerCase();
+  if (text in names) return names[text]!;
+  const n = Number(text);
+  return text !== '' && Number.isInteger(n) && n >= 1 && n <= 4 ? n : null;
 }
 
 const STATUS_FOR_KIND: Record<BizprocTask['kind'], number[]> = { approve: [1, 2], review: [3], request: [3], 'request-reject': [3, 4] };
@@ -242,55 +356,43 @@ export const workflowMethods: Record<string, MethodDefinition> = {
     scope: 'bizproc',
     handler(call, params) {
       adminOnly(call);
-      const rows = [...call.portal.workflows.templates.values()].sort((a, b) => a.id - b.id).map(templateRow);
-      return query(rows, params, ['ID', 'NAME', 'MODULE_ID', 'ENTITY', 'DOCUMENT_TYPE', 'AUTO_EXECUTE', 'DESCRIPTION', 'MODIFIED', 'USER_ID']);
+      const rows = [...call.portal.workflows.templates.values()].map((t) => templateRow(call.portal, t));
+      return query(rows, params, TEMPLATE_LIST);
     },
   },
   'bizproc.workflow.start': {
     scope: 'bizproc',
     async handler(call, params) {
-      adminOnly(call);
+      // restservice.php startWorkflow: the template, then the document, then the rights; the
+      // document errors carry no code (the docs' "Empty value").
       const templateId = param(params, 'TEMPLATE_ID');
-      if (templateId === undefined || templateId === null || templateId === '') throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Empty TEMPLATE_ID', 400);
-      const template = call.portal.workflows.templates.get(Number(templateId));
+      if (!templateId || templateId === '0') throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Empty TEMPLATE_ID', 400);
+      const template = call.portal.workflows.templates.get(Number.parseInt(String(templateId), 10));
       if (!template) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Template not found', 400);
       const documentId = param(params, 'DOCUMENT_ID');
-      if (!isTriple(documentId)) throw new RestError('ERROR_WRONG_DOCUMENT_ID', 'Wrong DOCUMENT_ID!', 400);
-      const document = call.portal.documents.get(documentId[2]);
-      if (documentId[0] === 'crm' && !document) throw new RestError('ERROR_WRONG_DOCUMENT_ID', 'Incorrect document type!', 400);
-      const entityPrefix = documentId[2].replace(/_\d+$/, '');
-      if (template.documentType[1] !== documentId[1] || (document && template.documentType[2] !== entityPrefix)) {
-        throw new RestError('ERROR_WRONG_DOCUMENT_ID', 'Template type and DOCUMENT_ID mismatch!', 400);
+      const document = isTriple(documentId) ? call.portal.documents.get(documentId[2]) : undefined;
+      if (!isTriple(documentId) || !document || document.documentId[0] !== documentId[0] || document.documentId[1] !== documentId[1]) {
+        throw new RestError('', 'Wrong DOCUMENT_ID!', 400);
       }
+      if (template.documentType.join('|') !== document.documentType.join('|')) throw new RestError('', 'Template type and DOCUMENT_ID mismatch!', 400);
+      adminOnly(call);
+      const parameters = param(params, 'PARAMETERS');
       const instance = await runtime(call).start(call.portal, {
         templateId: template.id,
         documentId,
-        parameters: (param(params, 'PARAMETERS') ?? {}) as Record<string, unknown>,
+        parameters: {
+          ...(parameters && typeof parameters === 'object' && !Array.isArray(parameters) ? (parameters as Record<string, unknown>) : {}),
+          // CBPDocument::PARAM_TAGRET_USER: the REST caller, as the core adds it.
+          TargetUser: `user_${call.user.id}`,
+        },
         startedBy: call.user.id,
       });
       return instance.id;
     },
   },
-  'bizproc.workflow.instances': {
-    scope: 'bizproc',
-    handler(call, params) {
-      adminOnly(call);
-      const rows = [...call.portal.workflows.instances.values()]
-        .filter((i) => i.status === 'running')
-        .map((i) => ({
-          ID: i.id,
-          MODIFIED: i.modified,
-          OWNED_UNTIL: null,
-          MODULE_ID: i.documentId[0],
-          ENTITY: i.documentId[1],
-          DOCUMENT_ID: i.documentId[2],
-          STARTED: i.started,
-          STARTED_BY: String(i.startedBy),
-          TEMPLATE_ID: String(i.templateId),
-        }));
-      return query(rows, params, ['ID', 'MODIFIED', 'OWNED_UNTIL', 'MODULE_ID', 'ENTITY', 'DOCUMENT_ID', 'STARTED', 'STARTED_BY', 'TEMPLATE_ID']);
-    },
-  },
+  'bizproc.workflow.instances': { scope: 'bizproc', handler: workflowInstances },
+  // The core registers both names for one handler (restservice.php onRestServiceBuildDescription).
+  'bizproc.workflow.instance.list': { scope: 'bizproc', handler: workflowInstances },
   'bizproc.workflow.terminate': {
     scope: 'bizproc',
     handler(call, params) {
@@ -319,14 +421,17 @@ export const workflowMethods: Record<string, MethodDefinition> = {
   'bizproc.task.list': {
     scope: 'bizproc',
     handler(call, params) {
+      // restservice.php getTaskList: a user sees their own tasks and their subordinates';
+      // an administrator sees everyone's, and without a USER_ID filter all of them.
       const filter = { ...((param(params, 'FILTER') ?? {}) as Record<string, unknown>) };
-      const askedUser = filter.USER_ID ?? filter['=USER_ID'];
-      if (askedUser !== undefined && String(askedUser) !== String(call.user.id) && !call.user.isAdmin) {
-        throw new RestError('ACCESS_DENIED', 'Access denied! The method was not initiated by an administrator or you cannot view the tasks of the specified employee', 403);
+      const userKey = Object.keys(filter).find((k) => k.toUpperCase() === 'USER_ID');
+      if (!call.user.isAdmin && userKey === undefined) filter.USER_ID = call.user.id;
+      const target = Number(userKey === undefined ? (filter.USER_ID ?? 0) : filter[userKey]) || 0;
+      if (target !== call.user.id && !isSubordinate(call.portal, call.user.id, target)) {
+        requireAdmin(call, 'Access denied! The method was not initiated by an administrator or you cannot view the tasks of the specified employee');
       }
-      if (askedUser === undefined) filter.USER_ID = call.user.id;
-      const rows = [...call.portal.workflows.bizprocTasks.values()].sort((a, b) => a.id - b.id).flatMap((t) => bizprocTaskRows(call.portal, t));
-      return query(rows, { ...params, FILTER: filter }, ['ID', 'WORKFLOW_ID', 'DOCUMENT_NAME', 'NAME', 'DESCRIPTION', 'STATUS', 'USER_ID', 'USER_STATUS', 'MODULE_ID', 'ENTITY', 'DOCUMENT_ID', 'ACTIVITY', 'ACTIVITY_NAME', 'PARAMETERS']);
+      const rows = [...call.portal.workflows.bizprocTasks.values()].flatMap((t) => bizprocTaskRows(call.portal, t));
+      return query(rows, { ...params, FILTER: filter }, TASK_LIST);
     },
   },
   'bizproc.task.complete': {
@@ -336,8 +441,8 @@ export const workflowMethods: Record<string, MethodDefinition> = {
       if (id === undefined || id === '') throw new RestError('ERROR_TASK_VALIDATION', 'empty TASK_ID', 400);
       const task = call.portal.workflows.bizprocTasks.get(Number(id));
       if (!task || !task.userIds.includes(call.user.id)) throw new RestError('ERROR_TASK_NOT_FOUND', 'Task not found', 400);
-      const status = Number(param(params, 'STATUS'));
-      if (!STATUS_FOR_KIND[task.kind].includes(status)) throw new RestError('ERROR_TASK_VALIDATION', 'incorrect STATUS', 400);
+      const status = taskUserStatus(param(params, 'STATUS'));
+      if (status === null || !STATUS_FOR_KIND[task.kind].includes(status)) throw new RestError('ERROR_TASK_VALIDATION', 'incorrect STATUS', 400);
       if (task.status !== 0 || task.userStatus.get(call.user.id) !== 0) throw new RestError('ERROR_TASK_COMPLETED', 'Task already completed', 400);
       task.userStatus.set(call.user.id, status);
       task.status = status as BizprocTask['status'];
@@ -358,7 +463,7 @@ export const workflowMethods: Record<string, MethodDefinition> = {
     handler(call, params) {
       const ids = param(params, 'TASK_IDS');
       const list = (Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]).map(Number);
-      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new RestError('ERROR_WRONG_TASK_ID', 'Invalid TASK_IDS', 400);
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new RestError('ERROR_TASK_VALIDATION', 'Invalid TASK_IDS', 400);
       const from = call.portal.users.get(Number(param(params, 'FROM_USER_ID')));
       if (!from) throw new RestError('ERROR_INVALID_USER_ID', 'Invalid FROM_USER_ID', 400);
       const to = call.portal.users.get(Number(param(params, 'TO_USER_ID')));
@@ -387,8 +492,7 @@ export const workflowMethods: Record<string, MethodDefinition> = {
   'bizproc.event.send': {
     scope: 'bizproc',
     handler(call, params) {
-      const values = (param(params, 'RETURN_VALUES') ?? {}) as Record<string, unknown>;
-      return runtime(call).eventSend(call.portal, param(params, 'EVENT_TOKEN'), typeof values === 'object' ? values : {}, param(params, 'LOG_MESSAGE'));
+      return runtime(call).eventSend(call.portal, param(params, 'EVENT_TOKEN'), param(params, 'RETURN_VALUES'), param(params, 'LOG_MESSAGE'));
     },
   },
   'bizproc.activity.log': {
@@ -411,17 +515,17 @@ export const workflowMethods: Record<string, MethodDefinition> = {
         changedDate: new Date().toISOString(),
       };
       call.portal.workflows.tasks.set(id, task);
-      return { task: taskRow(task) };
+      return { task: taskRow(call.portal, task) };
     },
   },
   'tasks.task.get': {
     scope: 'task',
-    handler: (call, params) => ({ task: taskRow(taskOf(call, param(params, 'taskId'))) }),
+    handler: (call, params) => ({ task: taskRow(call.portal, taskOf(call, param(params, 'taskId'))) }),
   },
   'tasks.task.list': {
     scope: 'task',
     handler(call, params) {
-      const page = listPage([...call.portal.workflows.tasks.values()].map(taskRow), startOf(params));
+      const page = listPage([...call.portal.workflows.tasks.values()].map((t) => taskRow(call.portal, t)), startOf(params));
       return { ...page, result: { tasks: page.result } };
     },
   },
@@ -430,7 +534,7 @@ export const workflowMethods: Record<string, MethodDefinition> = {
     handler(call, params) {
       const task = taskOf(call, param(params, 'taskId'));
       if (task.responsibleId !== call.user.id && !call.user.isAdmin) throw notAllowed();
-      return changed(task, { status: task.taskControl && task.createdBy !== call.user.id ? 4 : 5 });
+      return changed(call.portal, task, { status: task.taskControl && task.createdBy !== call.user.id ? 4 : 5 });
     },
   },
   'tasks.task.approve': {
@@ -439,7 +543,7 @@ export const workflowMethods: Record<string, MethodDefinition> = {
       const task = taskOf(call, param(params, 'taskId'));
       const allowed = (task.createdBy === call.user.id || call.user.isAdmin) && task.taskControl && task.status === 4;
       if (!allowed) throw notAllowed();
-      return changed(task, { status: 5 });
+      return changed(call.portal, task, { status: 5 });
     },
   },
   'tasks.task.delegate': {
@@ -453,7 +557,7 @@ export const workflowMethods: Record<string, MethodDefinition> = {
       if (!mayDelegate || !to || !to.active || !to.canReceiveDelegation || task.status === 5) {
         throw new RestError('0', 'Action on the task is not allowed', 400);
       }
-      return changed(task, { responsibleId: to.id });
+      return changed(call.portal, task, { responsibleId: to.id });
     },
   },
 };

@@ -11,14 +11,20 @@ export interface HandlerCall {
   document: [string, string, string];
   documentType: [string, string, string];
   eventToken: string;
-  properties: Record<string, unknown>;
+  /** already externalised (values.ts): a string, or an array for several values */
+  properties: Record<string, string | string[]>;
+  useSubscription: 'Y' | 'N';
   timeoutSeconds: number;
   userId: number;
 }
 
 const enc = encodeURIComponent;
 
-/** Field pairs in the portal's order; a Multiple property as NAME[0], NAME[1]…; null as "". */
+/**
+ * Field pairs in the portal's order (restactivity.php execute: workflow_id, code, document_id,
+ * document_type, event_token, properties, use_subscription, timeout_duration, ts, then the auth
+ * block of sendAuth + sendRefreshToken); several values as NAME[0], NAME[1]…
+ */
 export function handlerFields(ctx: EmulatorContext, portal: Portal, call: HandlerCall): Array<[string, string]> {
   const installation = portal.apps.get(call.registration.clientId)!;
   const grant = ctx.issueGrant(portal, call.registration.clientId, call.userId);
@@ -30,11 +36,11 @@ export function handlerFields(ctx: EmulatorContext, portal: Portal, call: Handle
     ['event_token', call.eventToken],
   ];
   for (const [name, value] of Object.entries(call.properties)) {
-    if (Array.isArray(value)) value.forEach((v, i) => fields.push([`properties[${name}][${i}]`, v === null || v === undefined ? '' : String(v)]));
-    else fields.push([`properties[${name}]`, value === null || value === undefined ? '' : String(value)]);
+    if (Array.isArray(value)) value.forEach((v, i) => fields.push([`properties[${name}][${i}]`, v]));
+    else fields.push([`properties[${name}]`, value]);
   }
   fields.push(
-    ['use_subscription', call.registration.useSubscription === 'N' ? 'N' : 'Y'],
+    ['use_subscription', call.useSubscription],
     ['timeout_duration', String(call.timeoutSeconds)],
     ['ts', String(Math.floor(Date.now() / 1000))],
     ['auth[access_token]', grant.accessToken],
