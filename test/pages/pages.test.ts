@@ -101,7 +101,6 @@ describe("the app's pages in the Bitrix24 frame", () => {
   it('an admin sees the robots, uploads a template, runs workflows, sees calls, retries a failed one, completes and delegates tasks and terminates a workflow', async () => {
     const { page, frame } = await openApp(portalA, 1);
     expect((await frame.textContent('#portal-state'))?.trim()).toBe('installed');
-    console.log('STYLES', await frame.evaluate(() => [...document.querySelectorAll('style')].map((s) => s.outerHTML.slice(0, 300))));
     const robots = await frame.$$eval('#robots [data-code]', (cards) => cards.map((c) => [c.getAttribute('data-code'), c.getAttribute('data-registered')]));
     expect(robots.map(([code]) => code).sort()).toEqual([...stack.app.catalog.keys()].sort());
     expect(robots.filter(([, state]) => state !== 'yes')).toEqual([]);
@@ -183,7 +182,9 @@ describe("the app's pages in the Bitrix24 frame", () => {
     expect(running).toHaveLength(1);
     expect(running[0]).not.toBe(task.workflowId);
     await frame.fill(`[data-workflow="${running[0]}"] .terminate-message input, [data-workflow="${running[0]}"] input.terminate-message`, 'Stopped from the app page');
+    expect(portal.workflows.instances.get(running[0]!)?.status).toBe('running');
     await frame.click(`[data-workflow="${running[0]}"] .terminate`);
+    await frame.waitForSelector('[data-confirm="no"]');
     // Asked first: cancelling leaves it running; confirming terminates it.
     await frame.click('[data-confirm="no"]');
     expect(portal.workflows.instances.get(running[0]!)?.status).toBe('running');
@@ -300,7 +301,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
         await expectNoInnerScroll(frame);
         await shot('workflows');
         await tab(frame, 'tasks');
-        await frame.waitForSelector('#tasks[data-loaded]');
+        await frame.waitForSelector('#tasks[data-loaded]', { state: 'attached' });
         await expectNoInnerScroll(frame);
         await shot('tasks');
         await page.close();
