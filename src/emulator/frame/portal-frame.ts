@@ -13,7 +13,11 @@
  *   where the emulator acts for the frame's session (the user's grant stays on the server side
  *   until the page was opened, as on a portal).
  *
- * Which user is signed in is the `user` query parameter: the emulator has no login page.
+ * - The portal's dialogs (selectUser, selectUsers, selectCRM) are answered by the page itself:
+ *   a list to pick from (`/marketplace/frame/<sid>/users`, `/crm` with a search), which tests drive.
+ *
+ * Which user is signed in is the `user` query parameter (the emulator has no login page); `theme`
+ * (light|dark) darkens the page around the frame.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
