@@ -1,18 +1,66 @@
-// Builds the app's pages: public/src (TypeScript, CSS) → public/dist, served under /public/.
-import { build } from 'esbuild';
+// Builds the app's pages: Vue + Bitrix24's UI kit (public/src) → public/dist, served under /public/.
+// Fixed file names (app.js, settings.js, pages.css, chunks/…): the HTML in public/ names them and is
+// served with no-store; the Content-Security-Policy allows only files from us, so nothing is inlined.
+import { fileURLToPath } from 'node:url';
+import vue from '@vitejs/plugin-vue';
+import bitrix24UI from '@bitrix24/b24ui-nuxt/vite';
+import { build } from 'vite';
 
+const root = fileURLToPath(new URL('../public/', import.meta.url));
 const result = await build({
-  entryPoints: ['public/src/app.ts', 'public/src/settings.ts', 'public/src/pages.css'],
-  outdir: 'public/dist',
-  bundle: true,
-  format: 'esm',
-  target: 'es2022',
-  minify: true,
-  sourcemap: true,
-  metafile: true,
-  logLevel: 'warning',
+  root,
+  configFile: false,
+  logLevel: 'warn',
+  base: '/public/',
+  plugins: [
+    vue(),
+    bitrix24UI({
+      // no vue-router: the pages are single views in the portal's frame
+      router: false,
+      dts: false,
+      // the theme follows the portal (see src/theme.ts), never one a previous visit stored
+      colorModeStorageKey: null,
+      colorModeInitialValue: 'auto',
+    }),
+  ],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: true,
+    modulePreload: false,
+    cssCodeSplit: false,
+    assetsInlineLimit: 0,
+    chunkSizeWarningLimit: 2000,
+    rollupOptions: {
+      input: { app: `${root}src/app.ts`, settings: `${root}src/settings.ts` },
+      output: {
+        entryFileNames: '[name].js',
+        chunkFileNames: 'chunks/[name]-[hash].js',
+        assetFileNames: (asset) => (asset.names?.[0]?.endsWith('.css') ? 'pages.css' : 'assets/[name]-[hash][extname]'),
+      },
+    },
+  },
 });
-const sizes = Object.entries(result.metafile.outputs)
-  .filter(([file]) => !file.endsWith('.map'))
-  .map(([file, output]) => `${file.replace('public/dist/', '')} ${(output.bytes / 1024).toFixed(1)} KB`);
-console.log(`pages built: ${sizes.join(', ')}`);
+
+// Per page: its entry, the chunks it imports and the one stylesheet, as the browser downloads them.
+const output = (Array.isArray(result) ? result[0] : result).output;
+const byName = new Map(output.map((file) => [file.fileName, file]));
+const sizeOf = (file) => (file.type === 'chunk' ? Buffer.byteLength(file.code) : Buffer.byteLength(file.source));
+const closure = (name, seen = new Set()) => {
+  if (seen.has(name)) return seen;
+  seen.add(name);
+  for (const imported of byName.get(name)?.imports ?? []) closure(imported, seen);
+  return seen;
+};
+const css = output.find((file) => file.fileName === 'pages.css');
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+const { gzipSync } = await import('node:zlib');
+const lines = ['app.js', 'settings.js'].map((entry) => {
+  const files = [...closure(entry)].map((name) => byName.get(name));
+  if (css) files.push(css);
+  const raw = files.reduce((sum, file) => sum + sizeOf(file), 0);
+  const gzip = files.reduce((sum, file) => sum + gzipSync(file.type === 'chunk' ? file.code : file.source).length, 0);
+  return `${entry === 'app.js' ? '/app' : '/placement/:code'}: ${files.length} files, ${kb(raw)} (${kb(gzip)} gzip)`;
+});
+console.log(`pages built: ${lines.join('; ')}`);

@@ -14,6 +14,8 @@ import { callsRoute } from './admin/calls-route.ts';
 import { pagesRoute } from './admin/pages-route.ts';
 import { registrationRoute } from './admin/registration-route.ts';
 import { statusRoute } from './admin/status-route.ts';
+import { meRoute } from './admin/me-route.ts';
+import { robotTemplatesRoute } from './admin/robot-templates-route.ts';
 import { tasksRoute } from './admin/tasks-route.ts';
 import { workflowsRoute } from './admin/workflows-route.ts';
 import { bindAppEvents } from './lifecycle/bind-events.ts';
@@ -122,6 +124,8 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma, boss });
       await app.register(workflowsRoute, { auth: frameAuth, clients, prisma: db.prisma });
       await app.register(tasksRoute, { auth: frameAuth, clients });
+      await app.register(meRoute, { auth: frameAuth, clients });
+      await app.register(robotTemplatesRoute, { auth: frameAuth, clients });
       await app.register(pagesRoute, { bx24Url: settings.bx24Url, catalog, store });
     },
     async stop() {

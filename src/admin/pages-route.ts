@@ -13,6 +13,11 @@ import type { PortalStore } from '../portals/portal-store.ts';
 import type { Catalog } from '../robots/catalog.ts';
 
 const PUBLIC = new URL('../../public/', import.meta.url);
+// Bitrix24's UI kit (@bitrix24/b24ui-nuxt 2.13.0) injects one <style id="bitrix24-ui-colors"> through
+// unhead (its colors plugin: empty theme variables, written twice while mounting). Only those exact
+// texts are allowed, by hash; nothing else inline. test/pages fails on any CSP violation, so a kit
+// update that changes them is noticed.
+const KIT_STYLE_HASHES = ["'sha256-7ZIzQltM1iU0jPqNUKNjeveSPHJnVZPsIFZx2wkyrFQ='", "'sha256-skqujXORqzxt1aE0NNXxujEanPTX6raoqSscTV/Ww/Y='"];
 const DIST = new URL('dist/', PUBLIC);
 
 export const pagesRoute: FastifyPluginAsync<{ bx24Url: string; catalog: Catalog; store: PortalStore }> = async (app, { bx24Url, catalog, store }) => {
@@ -29,7 +34,7 @@ export const pagesRoute: FastifyPluginAsync<{ bx24Url: string; catalog: Catalog;
   };
   const send = (html: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (!built) return reply.code(503).type('text/plain').send('The pages are not built: run `npm run build`.');
-    const policy = pagePolicy({ bx24Url, frameAncestors: await ancestorsOf(request) });
+    const policy = pagePolicy({ bx24Url, frameAncestors: await ancestorsOf(request) }).replace("style-src 'self'", `style-src 'self' ${KIT_STYLE_HASHES.join(' ')}`);
     return reply.type('text/html; charset=utf-8').header('content-security-policy', policy).header('cache-control', 'no-store').send(html);
   };
 

@@ -1,10 +1,11 @@
 /**
  * The app's pages in a real browser, inside the emulator's portal page (the BX24 library, the
- * frame's POSTed auth, postMessage), against the app's real API and the emulator's real REST.
- * Screenshots of each page go to artifacts/screenshots/.
+ * frame's POSTed auth, postMessage, the portal's user and CRM dialogs), against the app's real
+ * API and the emulator's real REST, in the portal's light and dark themes. Screenshots of every
+ * page in en and ru, light and dark, go to artifacts/screenshots/.
  */
 /// <reference path="../../public/src/bx24.d.ts" />
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, ConsoleMessage, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import { sequentialTemplate, writeBpt } from '../../src/emulator/workflow/bpt.ts';
@@ -12,24 +13,68 @@ import { appFrame, launchBrowser, screenshot } from '../support/browser.ts';
 import { waitFor } from '../support/process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
+const TABS = ['status', 'calls', 'workflows', 'tasks'] as const;
+type Tab = (typeof TABS)[number];
+type Theme = 'light' | 'dark';
+
 describe("the app's pages in the Bitrix24 frame", () => {
   let stack: Stack;
   let browser: Browser;
   let portalA: string;
   let portalB: string;
+  /** Content-Security-Policy violations any page reported: the built pages must need none. */
+  const violations: string[] = [];
   const bptPath = `${process.env.TMPDIR ?? '/tmp'}/pages-test-${process.pid}.bpt`;
 
   const domainOf = (member: string) => stack.emulator.state.portals.get(member)!.domain;
-  const originOf = (member: string) => `https://${domainOf(member)}`;
-  const openApp = async (member: string, user: number, lang = 'en'): Promise<{ page: Page; frame: Frame }> => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.on('pageerror', (error) => console.log(`page error (${member}, user ${user}): ${error.message}`));
-    await page.goto(`${originOf(member)}/marketplace/app/${stack.clientId}/?user=${user}&lang=${lang}`);
+  const originOf = (member: string) => `${stack.emulator.state.portals.get(member)!.protocol}://${domainOf(member)}`;
+  // The theme: the portal page's own (?theme=) and the browser's preferred color scheme, which is
+  // what the app's page can follow (the BX24 library offers no theme call).
+  const newPage = async (label: string, theme: Theme, viewport = { width: 1200, height: 900 }) => {
+    const page = await browser.newPage({ viewport, colorScheme: theme });
+    page.on('pageerror', (error) => console.log(`page error (${label}): ${error.message}`));
+    page.on('console', (message: ConsoleMessage) => {
+      if (/Content.Security.Policy/i.test(message.text())) violations.push(`${label}: ${message.text()}`);
+    });
+    return page;
+  };
+  const openApp = async (member: string, user: number, lang = 'en', theme: Theme = 'light'): Promise<{ page: Page; frame: Frame }> => {
+    const page = await newPage(`${member}, user ${user}, ${lang}, ${theme}`, theme);
+    await page.goto(`${originOf(member)}/marketplace/app/${stack.clientId}/?user=${user}&lang=${lang}&theme=${theme}`);
     return { page, frame: await appFrame(page, stack.appUrl) };
   };
-  const tab = async (frame: Frame, name: string) => {
-    await frame.click(`nav button[data-tab="${name}"]`);
+  const openSettings = async (templateId: number, activity: string, lang = 'en', theme: Theme = 'light') => {
+    const page = await newPage(`settings ${lang} ${theme}`, theme, { width: 900, height: 700 });
+    await page.goto(`${originOf(portalA)}/marketplace/robot-settings/${stack.clientId}/${templateId}/${activity}/?user=1&lang=${lang}&theme=${theme}`);
+    return { page, frame: await appFrame(page, `${stack.appUrl}/placement/start_workflow`) };
+  };
+  const tab = async (frame: Frame, name: Tab) => {
+    await frame.locator('#tabs [role="tab"]').nth(TABS.indexOf(name)).click();
     await frame.waitForSelector(`main[data-view="${name}"]`);
+  };
+  /** Picks in the portal's dialog (the emulator's stand-in for the user and CRM dialogs). */
+  const pickInPortal = async (page: Page, ids: string[], search?: string) => {
+    await page.waitForSelector('#portal-dialog[open]');
+    if (search !== undefined) {
+      await page.fill('#portal-dialog-search', search);
+      await page.waitForFunction((count) => document.querySelectorAll('#portal-dialog-list li').length === count, 1);
+    }
+    if (await page.isVisible('#portal-dialog-ok')) {
+      for (const id of ids) await page.check(`#portal-dialog [data-pick="${id}"]`);
+      await page.click('#portal-dialog-ok');
+    } else {
+      await page.click(`#portal-dialog [data-pick="${ids[0]}"]`);
+    }
+    await page.waitForSelector('#portal-dialog:not([open])', { state: 'attached' });
+  };
+  const chooseOption = async (frame: Frame, trigger: string, option: string) => {
+    await frame.click(trigger);
+    await frame.locator('[role="option"]', { hasText: option }).first().click();
+  };
+  const isDark = (frame: Frame) => frame.evaluate(() => document.documentElement.classList.contains('dark'));
+  /** The frame is as tall as its page (BX24.fitWindow), so only the portal page scrolls. */
+  const expectNoInnerScroll = async (frame: Frame) => {
+    await frame.waitForFunction(() => document.documentElement.scrollHeight <= window.innerHeight + 1, undefined, { timeout: 10_000 });
   };
   const calls = () => stack.database.db.prisma.handlerCall;
 
@@ -54,48 +99,55 @@ describe("the app's pages in the Bitrix24 frame", () => {
     await stack?.stop();
   });
 
-  it('an admin sees the robots, uploads a template, runs workflows, sees calls, retries a failed one, completes a task and terminates a workflow', async () => {
+  it('an admin sees the robots, uploads a template, runs workflows, sees calls, retries a failed one, completes and delegates tasks and terminates a workflow', async () => {
     const { page, frame } = await openApp(portalA, 1);
-    expect(await frame.textContent('#portal-state')).toBe('installed');
-    const robots = await frame.$$eval('#robots tr', (rows) => rows.map((r) => [r.getAttribute('data-code'), r.lastElementChild!.textContent]));
+    expect((await frame.textContent('#portal-state'))?.trim()).toBe('installed');
+    const robots = await frame.$$eval('#robots [data-code]', (cards) => cards.map((c) => [c.getAttribute('data-code'), c.getAttribute('data-registered')]));
     expect(robots.map(([code]) => code).sort()).toEqual([...stack.app.catalog.keys()].sort());
-    expect(robots.every(([, state]) => state === 'registered')).toBe(true);
-    await frame.waitForSelector('#chart svg');
-    await screenshot(page, 'status-admin-en');
+    expect(robots.filter(([, state]) => state !== 'yes')).toEqual([]);
+    // The chart is drawn before any call, with its axes and a line saying why it is empty.
+    await frame.waitForSelector('#chart[data-total="0"] canvas');
+    expect(await frame.isVisible('#chart-empty')).toBe(true);
+    expect(await isDark(frame)).toBe(false);
+    await expectNoInnerScroll(frame);
 
     await tab(frame, 'workflows');
     await frame.fill('#new-template-name', 'Deal check from the page');
-    await frame.setInputFiles('#new-template-file', bptPath);
+    await frame.setInputFiles('#new-template input[type="file"]', bptPath);
     await frame.click('#new-template-add');
-    await frame.waitForSelector('#new-template-note.ok');
-    const templateId = Number(/#(\d+)/.exec((await frame.textContent('#new-template-note'))!)![1]);
+    await frame.waitForSelector('#new-template[data-added]');
+    const templateId = Number(await frame.getAttribute('#new-template', 'data-added'));
     const portal = stack.emulator.state.portals.get(portalA)!;
     expect(portal.workflows.templates.get(templateId)?.ownerClientId).toBe(stack.clientId);
-    const row = `tr[data-template="${templateId}"]`;
-    await frame.waitForSelector(`${row} .badge`);
-    for (const _ of [1, 2]) {
-      await frame.fill(`${row} .document-id`, 'DEAL_1');
+    const row = `[data-template="${templateId}"]`;
+    await frame.waitForSelector(`${row} .owned`);
+    for (const started of [1, 2]) {
+      // The document comes from the portal's CRM dialog (searched), not typed as a code.
+      await frame.click(`${row} .pick-document`);
+      await pickInPortal(page, ['D_1'], 'Deal #1');
+      await frame.waitForSelector(`${row} [data-document="DEAL_1"]`);
       await frame.click(`${row} .start`);
-      await frame.waitForSelector(`${row} .note.ok`);
-      await frame.evaluate((selector) => (document.querySelector(`${selector} .note`)!.className = 'note'), row);
+      await frame.waitForFunction((count) => document.querySelectorAll('#running [data-workflow]').length === count, started);
     }
     await waitFor(async () => (await calls().count({ where: { status: { in: ['answered', 'failed'] } } })) === 4, 30_000, 'four calls finished');
-    await screenshot(page, 'workflows-admin-en');
 
     await tab(frame, 'calls');
-    await frame.waitForSelector('#calls tr[data-call]');
-    expect(await frame.$$eval('#calls tr[data-call]', (rows) => rows.length)).toBe(4);
-    await frame.selectOption('#filter-status', 'failed');
+    await frame.waitForSelector('#calls [data-call]');
+    expect(await frame.$$eval('#calls [data-call]', (rows) => rows.length)).toBe(4);
+    await chooseOption(frame, '#filter-status', 'failed');
     await frame.click('#filter-apply');
-    await frame.waitForFunction(() => [...document.querySelectorAll('#calls tr[data-call]')].every((r) => r.getAttribute('data-status') === 'failed'));
-    expect(await frame.$$eval('#calls tr[data-call]', (rows) => rows.length)).toBe(2);
-    await frame.click('#calls tr[data-call]');
+    await frame.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#calls [data-call]')];
+      return rows.length > 0 && rows.every((r) => r.getAttribute('data-status') === 'failed');
+    });
+    expect(await frame.$$eval('#calls [data-call]', (rows) => rows.length)).toBe(2);
+    const failedId = await frame.getAttribute('#calls [data-call]', 'data-call');
+    await frame.click('#calls [data-call]');
+    await frame.waitForSelector(`#call-detail[data-call="${failedId}"]`);
     expect(await frame.textContent('#call-error')).toContain('crc32');
-    const failedId = await frame.getAttribute('#calls tr[data-call]', 'data-call');
-    await screenshot(page, 'calls-detail-admin-en');
     const retriedAt = new Date();
     await frame.click('#retry');
-    await frame.waitForSelector('#call-detail .note.ok');
+    await frame.waitForSelector('.toast-ok');
     // The robot runs again (and fails again: its settings are still wrong), with the reason recorded anew.
     const rerun = await waitFor(
       async () => {
@@ -107,30 +159,40 @@ describe("the app's pages in the Bitrix24 frame", () => {
     );
     expect(rerun.status).toBe('failed');
     expect(rerun.error).toContain('crc32');
+    await frame.press('#call-detail', 'Escape');
 
     await tab(frame, 'tasks');
-    await frame.waitForSelector('.card[data-task]');
-    expect(await frame.$$eval('.card[data-task]', (cards) => cards.length)).toBe(2);
-    await screenshot(page, 'tasks-admin-en');
-    const taskId = Number(await frame.getAttribute('.card[data-task]', 'data-task'));
-    await frame.fill(`.card[data-task="${taskId}"] .task-comment`, 'Looks right');
-    await frame.click(`.card[data-task="${taskId}"] .task-approve`);
-    await frame.waitForSelector(`.card[data-task="${taskId}"] .note.ok`);
+    await frame.waitForSelector('[data-task]');
+    expect(await frame.$$eval('[data-task]', (cards) => cards.length)).toBe(2);
+    const [taskId, otherTaskId] = (await frame.$$eval('[data-task]', (cards) => cards.map((c) => Number(c.getAttribute('data-task'))))) as [number, number];
+    await frame.fill(`[data-task="${taskId}"] textarea`, 'Looks right');
+    await frame.click(`[data-task="${taskId}"] .task-approve`);
     const task = portal.workflows.bizprocTasks.get(taskId)!;
-    expect(task.status).toBe(1);
+    await waitFor(async () => task.status === 1, 10_000, 'the task was approved');
     await waitFor(async () => portal.workflows.instances.get(task.workflowId)?.status === 'completed', 10_000, 'the approved workflow completed');
+    // The other task goes to Boris, picked in the portal's user dialog.
+    await frame.waitForSelector(`[data-task="${otherTaskId}"] .task-delegate`);
+    await frame.click(`[data-task="${otherTaskId}"] .task-delegate`);
+    await pickInPortal(page, ['2']);
+    await waitFor(async () => portal.workflows.bizprocTasks.get(otherTaskId)?.userIds.includes(2) === true, 10_000, 'the task was delegated to user 2');
+    await frame.waitForSelector(`[data-task="${otherTaskId}"]`, { state: 'detached' });
 
     await tab(frame, 'workflows');
-    await frame.waitForSelector('tr[data-workflow]');
-    const running = await frame.$$eval('tr[data-workflow]', (rows) => rows.map((r) => r.getAttribute('data-workflow')!));
+    await frame.waitForSelector('[data-workflow]');
+    const running = await frame.$$eval('[data-workflow]', (rows) => rows.map((r) => r.getAttribute('data-workflow')!));
     expect(running).toHaveLength(1);
     expect(running[0]).not.toBe(task.workflowId);
-    await frame.fill(`tr[data-workflow="${running[0]}"] .terminate-message`, 'Stopped from the app page');
-    await frame.click(`tr[data-workflow="${running[0]}"] .terminate`);
-    await frame.waitForSelector(`tr[data-workflow="${running[0]}"] .note.ok`);
-    expect(portal.workflows.instances.get(running[0]!)?.status).toBe('terminated');
-    await frame.waitForSelector('#running td.muted');
-    await screenshot(page, 'workflows-after-admin-en');
+    await frame.fill(`[data-workflow="${running[0]}"] .terminate-message input, [data-workflow="${running[0]}"] input.terminate-message`, 'Stopped from the app page');
+    expect(portal.workflows.instances.get(running[0]!)?.status).toBe('running');
+    await frame.click(`[data-workflow="${running[0]}"] .terminate`);
+    await frame.waitForSelector('[data-confirm="no"]');
+    // Asked first: cancelling leaves it running; confirming terminates it.
+    await frame.click('[data-confirm="no"]');
+    expect(portal.workflows.instances.get(running[0]!)?.status).toBe('running');
+    await frame.click(`[data-workflow="${running[0]}"] .terminate`);
+    await frame.click('[data-confirm="yes"]');
+    await waitFor(async () => portal.workflows.instances.get(running[0]!)?.status === 'terminated', 10_000, 'the workflow was terminated');
+    await frame.waitForSelector('#no-running');
     await page.close();
   });
 
@@ -149,52 +211,109 @@ describe("the app's pages in the Bitrix24 frame", () => {
       return [await post(`/api/calls/${id}/retry`), await post('/api/registration/sync'), await fetch('/api/templates', { headers }).then((r) => r.status)];
     }, failed.id.toString());
     expect(statuses).toEqual([403, 403, 403]);
-    await screenshot(page, 'workflows-non-admin-en');
+    await tab(frame, 'calls');
+    await frame.click('#calls [data-call][data-status="failed"]');
+    await frame.waitForSelector('#call-detail');
+    expect(await frame.$('#retry')).toBeNull();
     await page.close();
   });
 
   it("portal B's admin sees none of portal A's calls", async () => {
     const { page, frame } = await openApp(portalB, 1);
     await tab(frame, 'calls');
-    await frame.waitForSelector('#calls td.muted:not(:empty)');
-    await frame.waitForFunction(() => !document.querySelector('#calls')!.textContent!.includes('…'));
-    expect(await frame.$$eval('#calls tr[data-call]', (rows) => rows.length)).toBe(0);
+    await frame.waitForSelector('#calls[data-loaded]');
+    expect(await frame.$$eval('#calls [data-call]', (rows) => rows.length)).toBe(0);
     expect(await calls().count({ where: { portal: { memberId: portalA } } })).toBeGreaterThan(0);
-    await screenshot(page, 'calls-portal-b-en');
+    await screenshot(page, 'calls-portal-b-en-light');
     await page.close();
   });
 
-  it('follows the portal language: Russian and German', async () => {
-    for (const [lang, title] of [
-      ['ru', 'Роботы автоматизации'],
-      ['de', 'Automatisierungsroboter'],
-    ] as const) {
-      const { page, frame } = await openApp(portalA, 1, lang);
-      expect(await frame.textContent('#title')).toBe(title);
-      await screenshot(page, `status-admin-${lang}`);
-      await tab(frame, 'calls');
-      await frame.waitForSelector('#calls tr[data-call]');
-      await screenshot(page, `calls-admin-${lang}`);
-      await page.close();
+  it("a robot's settings: the template from the portal's list, its parameters as a form, users and the document from the portal's dialogs, saved into the template", async () => {
+    // A template of this document type with parameters of its own: a required user, several users, a text.
+    const parameters = {
+      Approver: { Name: 'Approver', Type: 'user', Required: 1, Multiple: 0 },
+      Watchers: { Name: 'Watchers', Type: 'user', Required: 0, Multiple: 1 },
+      Reason: { Name: 'Reason', Type: 'string', Required: 0, Multiple: 0 },
+    };
+    const bpt = writeBpt({ TEMPLATE: sequentialTemplate([]), PARAMETERS: parameters }).toString('base64');
+    const { id: target } = await stack.control<{ id: number }>('POST', `/_emulator/portals/${portalA}/templates`, { bpt, name: 'Approval with parameters' });
+    const templateId = await stack.templateWith(portalA, [{ code: 'start_workflow', name: 'StartOther', properties: { template_id: '' } }]);
+
+    const { page, frame } = await openSettings(templateId, 'StartOther');
+    expect(await frame.getAttribute('#prop-template_id', 'data-value')).toBe('');
+    // Nothing chosen: the required template is refused before anything is saved.
+    await frame.click('#settings-save');
+    await frame.waitForSelector('.toast-refused');
+    await chooseOption(frame, '#prop-template_id button', 'Approval with parameters');
+    await frame.waitForSelector(`#prop-template_id[data-value="${target}"]`);
+    await frame.waitForSelector('[data-parameter="Approver"]');
+    // The template's required user is still empty: refused again.
+    await frame.click('#settings-save');
+    await frame.waitForFunction(() => document.querySelectorAll('.toast-refused').length >= 1);
+    const node = () => stack.emulator.state.portals.get(portalA)!.workflows.templates.get(templateId)!.template[0]!.Children[0]!;
+    expect(node().Properties.template_id).toBe('');
+
+    await frame.click('[data-parameter="Approver"] .pick-user');
+    await pickInPortal(page, ['3']);
+    await frame.waitForSelector('[data-parameter="Approver"] [data-users="3"]');
+    await frame.click('[data-parameter="Watchers"] .pick-user');
+    await pickInPortal(page, ['2', '4']);
+    await frame.waitForSelector('[data-parameter="Watchers"] [data-users="2,4"]');
+    await frame.fill('[data-parameter="Reason"] input', 'Because');
+    await frame.click('#prop-document_id .pick-document');
+    await pickInPortal(page, ['D_3'], 'Deal #3');
+    await frame.waitForSelector('#prop-document_id [data-document="DEAL_3"]');
+    await frame.click('#settings-save');
+    await frame.waitForSelector('.toast-ok');
+    expect(node().Properties).toMatchObject({ template_id: String(target), document_id: 'DEAL_3', parameters: 'Approver=user_3\nWatchers=user_2\nWatchers=user_4\nReason=Because' });
+    await page.close();
+
+    // Opened again, the saved values come back: the template, its users and the document.
+    const again = await openSettings(templateId, 'StartOther');
+    await again.frame.waitForSelector(`#prop-template_id[data-value="${target}"]`);
+    await again.frame.waitForSelector('[data-parameter="Watchers"] [data-users="2,4"]');
+    expect(await again.frame.inputValue('[data-parameter="Reason"] input')).toBe('Because');
+    await again.page.close();
+  });
+
+  it('follows the portal language (en, ru, de) and theme (light, dark); every page has a screenshot, and the frame never scrolls inside', async () => {
+    const titles = { en: 'Automation robots', ru: 'Роботы автоматизации', de: 'Automatisierungsroboter' } as const;
+    const settingsTemplate = await stack.templateWith(portalA, [{ code: 'start_workflow', name: 'ShotStart', properties: { template_id: '' } }]);
+    for (const lang of ['en', 'ru', 'de'] as const) {
+      for (const theme of ['light', 'dark'] as const) {
+        if (lang === 'de' && theme === 'dark') continue;
+        const shot = (name: string) => (lang === 'de' ? Promise.resolve() : screenshot(page, `${name}-${lang}-${theme}`));
+        const { page, frame } = await openApp(portalA, 1, lang, theme);
+        expect((await frame.textContent('#title'))?.trim()).toBe(titles[lang]);
+        expect(await isDark(frame)).toBe(theme === 'dark');
+        await frame.waitForSelector('#chart[data-total] canvas');
+        await expectNoInnerScroll(frame);
+        await shot('status');
+        await tab(frame, 'calls');
+        await frame.waitForSelector('#calls [data-call]');
+        await expectNoInnerScroll(frame);
+        await shot('calls');
+        await frame.click('#calls [data-call][data-status="failed"]');
+        await frame.waitForSelector('#call-detail #call-error');
+        await shot('call-detail');
+        await frame.press('#call-detail', 'Escape');
+        await tab(frame, 'workflows');
+        await frame.waitForSelector('[data-template]');
+        await expectNoInnerScroll(frame);
+        await shot('workflows');
+        await tab(frame, 'tasks');
+        await frame.waitForSelector('#tasks[data-loaded]', { state: 'attached' });
+        await expectNoInnerScroll(frame);
+        await shot('tasks');
+        await page.close();
+
+        const settings = await openSettings(settingsTemplate, 'ShotStart', lang, theme);
+        expect(await isDark(settings.frame)).toBe(theme === 'dark');
+        await expectNoInnerScroll(settings.frame);
+        if (lang !== 'de') await screenshot(settings.page, `robot-settings-${lang}-${theme}`);
+        await settings.page.close();
+      }
     }
-  });
-
-  it("a robot's settings open in the app's settings page and are saved into the template", async () => {
-    const templateId = await stack.templateWith(portalA, [{ code: 'start_workflow', name: 'StartOther', properties: { template_id: '1' } }]);
-    const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
-    await page.goto(`${originOf(portalA)}/marketplace/robot-settings/${stack.clientId}/${templateId}/StartOther/?user=1`);
-    const frame = await appFrame(page, `${stack.appUrl}/placement/start_workflow`);
-    expect(await frame.inputValue('#prop-template_id')).toBe('1');
-    await frame.fill('#prop-template_id', '');
-    await frame.click('#settings-save');
-    await frame.waitForSelector('#settings-note.bad');
-    await frame.fill('#prop-template_id', '7');
-    await frame.fill('#prop-document_id', 'DEAL_3');
-    await frame.click('#settings-save');
-    await frame.waitForSelector('#settings-note.ok');
-    const node = stack.emulator.state.portals.get(portalA)!.workflows.templates.get(templateId)!.template[0]!.Children[0]!;
-    expect(node.Properties).toMatchObject({ template_id: '7', document_id: 'DEAL_3' });
-    await screenshot(page, 'robot-settings-en');
-    await page.close();
+    expect(violations).toEqual([]);
   });
 });

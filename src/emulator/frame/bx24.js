@@ -2,7 +2,11 @@
  * The emulator's BX24 library, served at /api/v1/ as Bitrix24 serves its own at
  * //api.bitrix24.com/api/v1/. It offers the part of the BX24 API an application page uses:
  * init, getAuth, refreshAuth, getLang, getDomain, isAdmin, installFinish, resizeWindow,
- * setTitle, placement.info and placement.call. As in Bitrix24, the frame's window.name is
+ * fitWindow, getScrollSize, setTitle, selectUser, selectUsers, selectCRM, placement.info and
+ * placement.call. The dialogs are the portal's: the library asks the page around the frame to
+ * open them and calls back with what the user chose (selectUser: {id, name, …} or nothing when
+ * the dialog is closed; selectUsers: an array; selectCRM: {deal: [{id: 'D_3', title, …}], …}).
+ * As in Bitrix24, the frame's window.name is
  * "DOMAIN|PROTOCOL|APP_SID" and everything is asked of the portal page around the frame by
  * postMessage; the portal page answers only its own frame, and this library only its portal.
  */
@@ -91,6 +95,34 @@
     },
     resizeWindow: function (width, height, callback) {
       send('resizeWindow', { width: width, height: height }, callback);
+    },
+    getScrollSize: function () {
+      var root = document.documentElement;
+      return { scrollWidth: Math.max(root.scrollWidth, document.body ? document.body.scrollWidth : 0), scrollHeight: Math.max(root.scrollHeight, document.body ? document.body.offsetHeight : 0) };
+    },
+    // As the real library: the frame takes the full width and the height of its content.
+    fitWindow: function (callback) {
+      BX24.resizeWindow('100%', BX24.getScrollSize().scrollHeight, callback);
+    },
+    selectUser: function (callback) {
+      send('selectUser', { mult: false }, function (user) {
+        if (callback) callback(user || null);
+      });
+    },
+    selectUsers: function (callback) {
+      send('selectUser', { mult: true }, function (users) {
+        if (callback) callback(users || []);
+      });
+    },
+    selectCRM: function (params, callback) {
+      if (typeof params === 'function') {
+        callback = params;
+        params = {};
+      }
+      params = params || {};
+      send('selectCRM', { entityType: params.entityType || [], multiple: params.multiple === true, value: params.value || {} }, function (selected) {
+        if (callback) callback(selected || {});
+      });
     },
     setTitle: function (title, callback) {
       send('setTitle', { title: String(title) }, callback);

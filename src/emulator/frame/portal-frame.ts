@@ -13,7 +13,11 @@
  *   where the emulator acts for the frame's session (the user's grant stays on the server side
  *   until the page was opened, as on a portal).
  *
- * Which user is signed in is the `user` query parameter: the emulator has no login page.
+ * - The portal's dialogs (selectUser, selectUsers, selectCRM) are answered by the page itself:
+ *   a list to pick from (`/marketplace/frame/<sid>/users`, `/crm` with a search), which tests drive.
+ *
+ * Which user is signed in is the `user` query parameter (the emulator has no login page); `theme`
+ * (light|dark) darkens the page around the frame.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -36,9 +40,19 @@ interface FrameSession {
   /** set for a robot settings page: where setPropertyValue writes */
   robotTarget?: { template: WorkflowTemplate; node: ActivityNode; propertyNames: string[] };
   title?: string;
+  theme: 'light' | 'dark';
 }
 
-type PageQuery = { user?: string; lang?: string };
+type PageQuery = { user?: string; lang?: string; theme?: string };
+
+/** The CRM dialog's entity types and their id prefixes (D_3 is DEAL_3), as selectCRM answers them. */
+const CRM_TYPES: Record<string, { entity: string; prefix: string }> = {
+  deal: { entity: 'DEAL', prefix: 'D' },
+  lead: { entity: 'LEAD', prefix: 'L' },
+  contact: { entity: 'CONTACT', prefix: 'C' },
+  company: { entity: 'COMPANY', prefix: 'CO' },
+  quote: { entity: 'QUOTE', prefix: 'Q' },
+};
 
 export const frameRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (app, { state }) => {
   const sessions = new Map<string, FrameSession>();
@@ -70,6 +84,7 @@ export const frameRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (
       grant: state.issueGrant(portal, clientId, user.id),
       placement,
       options,
+      theme: query.theme === 'dark' ? 'dark' : 'light',
     };
     if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value!);
     sessions.set(session.sid, session);
@@ -166,6 +181,24 @@ export const frameRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (
         return {};
       case 'resizeWindow':
         return {};
+      // What the portal's user dialog lists: the active intranet users (not extranet ones).
+      case 'users':
+        return [...portal.users.values()]
+          .filter((u) => u.active && u.canReceiveDelegation)
+          .map((u) => ({ id: String(u.id), name: `${u.name} ${u.lastName}`.trim(), photo: '', position: u.position, url: `/company/personal/user/${u.id}/`, sub: false, sup: false }));
+      // What the portal's CRM dialog finds: documents of the asked types whose title or id has the search text.
+      case 'crm': {
+        const types = (Array.isArray(params.entityType) ? params.entityType : []).map(String).filter((t) => CRM_TYPES[t]);
+        const text = String(params.search ?? '').trim().toLowerCase();
+        return [...portal.documents.values()].flatMap((document) => {
+          const type = types.find((t) => document.documentType[2] === CRM_TYPES[t]!.entity);
+          if (!type) return [];
+          const number = document.documentId[2].replace(/^.*_/, '');
+          const title = String(document.fields.TITLE ?? document.documentId[2]);
+          if (text && !title.toLowerCase().includes(text) && !document.documentId[2].toLowerCase().includes(text)) return [];
+          return [{ id: `${CRM_TYPES[type]!.prefix}_${number}`, type, place: type, title, desc: '', url: `/crm/${type}/details/${number}/` }];
+        });
+      }
       case 'placement': {
         const values = params.params ?? {};
         if (typeof values !== 'object' || Array.isArray(values)) throw new RestError('WRONG_PARAMS', 'placement.call takes an object of values', 400);
@@ -212,27 +245,105 @@ function portalPage(session: FrameSession, action: string, fields: Record<string
   const user = session.portal.users.get(session.userId)!;
   // The frame's name is how the BX24 library inside learns its portal and session, as on Bitrix24.
   const frameName = `${session.portal.domain}|${protocolFlag(session.portal)}|${session.sid}`;
+  // The portal's theme: the page around the frame and the frame's color-scheme, which the app's
+  // page sees as prefers-color-scheme (the BX24 library itself has no theme call).
+  const dark = session.theme === 'dark';
   return `<!doctype html>
-<html lang="${session.lang}"><head><meta charset="utf-8"><title>Bitrix24 (emulated)</title>
-<style>body{margin:0;font:13px system-ui,sans-serif;background:#eef2f4}header{padding:8px 16px;background:#2fc6f6;color:#fff}
-iframe{display:block;border:0;width:100%;height:calc(100vh - 36px);background:#fff}</style></head>
+<html lang="${session.lang}" data-theme="${session.theme}"><head><meta charset="utf-8"><title>Bitrix24 (emulated)</title>
+<style>body{margin:0;font:13px system-ui,sans-serif;background:${dark ? '#1d2126;color:#e5e9ec' : '#eef2f4;color:#333'}}header{padding:8px 16px;background:${dark ? '#0b66c3' : '#2fc6f6'};color:#fff}
+iframe{display:block;border:0;width:100%;min-height:calc(100vh - 36px);color-scheme:${session.theme}}
+dialog{min-width:320px;max-height:70vh;overflow:auto}dialog ul{list-style:none;padding:0;margin:8px 0}dialog li{margin:2px 0}dialog button{font:inherit}</style></head>
 <body><header>${escapeHtml(session.portal.domain)} · ${escapeHtml(`${user.name} ${user.lastName}`)}</header>
 <form id="open" method="post" action="${escapeHtml(action)}" target="${escapeHtml(frameName)}">${inputs}</form>
 <iframe id="app-frame" name="${escapeHtml(frameName)}"></iframe>
+<dialog id="portal-dialog"><strong id="portal-dialog-title"></strong>
+<input id="portal-dialog-search" type="search" placeholder="Search" hidden>
+<ul id="portal-dialog-list"></ul>
+<button id="portal-dialog-ok" type="button" hidden>Select</button> <button id="portal-dialog-close" type="button">Cancel</button></dialog>
 <script>
 (function () {
   var sid = ${scriptJson(session.sid)}, appOrigin = ${scriptJson(appOrigin)};
   var frame = document.getElementById('app-frame');
+  var dialog = document.getElementById('portal-dialog');
+  var list = document.getElementById('portal-dialog-list');
+  var search = document.getElementById('portal-dialog-search');
+  var ok = document.getElementById('portal-dialog-ok');
+  var answer = function () {};
+  function ask(cmd, params) {
+    return fetch('/marketplace/frame/' + sid + '/' + encodeURIComponent(cmd), {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params || {})
+    }).then(function (r) { return r.json(); });
+  }
+  function reply(message, result) {
+    frame.contentWindow.postMessage(JSON.stringify({ bx24: 1, callback: message.callback, result: result }), appOrigin);
+  }
+  // A simple stand-in for the portal's dialogs: a list to pick from (checkboxes when several may be chosen).
+  function choose(title, items, multiple, searchable, done) {
+    document.getElementById('portal-dialog-title').textContent = title;
+    dialog.dataset.kind = title;
+    ok.hidden = !multiple;
+    list.replaceChildren();
+    items.forEach(function (item) {
+      var li = document.createElement('li');
+      if (multiple) {
+        var label = document.createElement('label');
+        var box = document.createElement('input');
+        box.type = 'checkbox';
+        box.value = item.id;
+        box.setAttribute('data-pick', item.id);
+        label.append(box, ' ' + item.title);
+        li.append(label);
+      } else {
+        var button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = item.title;
+        button.setAttribute('data-pick', item.id);
+        button.onclick = function () { dialog.close(); done([item.value]); };
+        li.append(button);
+      }
+      list.append(li);
+    });
+    ok.onclick = function () {
+      var picked = items.filter(function (item) { return list.querySelector('input[value="' + item.id + '"]').checked; });
+      dialog.close();
+      done(picked.map(function (item) { return item.value; }));
+    };
+    search.hidden = !searchable;
+    answer = done;
+    if (!dialog.open) dialog.showModal();
+  }
+  document.getElementById('portal-dialog-close').onclick = function () { dialog.close(); answer([]); };
   window.addEventListener('message', function (event) {
     if (event.source !== frame.contentWindow || event.origin !== appOrigin || typeof event.data !== 'string') return;
     var message;
     try { message = JSON.parse(event.data); } catch (error) { return; }
     if (!message || message.bx24 !== 1 || message.appSid !== sid) return;
-    fetch('/marketplace/frame/' + sid + '/' + encodeURIComponent(message.cmd), {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message.params || {})
-    }).then(function (r) { return r.json(); }).then(function (result) {
-      if (message.cmd === 'setTitle' && !result.error) document.title = message.params.title;
-      frame.contentWindow.postMessage(JSON.stringify({ bx24: 1, callback: message.callback, result: result }), appOrigin);
+    var params = message.params || {};
+    if (message.cmd === 'selectUser') {
+      ask('users', {}).then(function (users) {
+        choose('users', users.map(function (u) { return { id: u.id, title: u.name, value: u }; }), params.mult === true, false, function (picked) {
+          reply(message, params.mult === true ? picked : picked[0] || null);
+        });
+      });
+      return;
+    }
+    if (message.cmd === 'selectCRM') {
+      var show = function (found) {
+        choose('crm', found.map(function (e) { return { id: e.id, title: e.title, value: e }; }), params.multiple === true, true, function (picked) {
+          var selected = {};
+          picked.forEach(function (e) { (selected[e.type] = selected[e.type] || []).push(e); });
+          reply(message, selected);
+        });
+      };
+      search.value = '';
+      search.oninput = function () { ask('crm', { entityType: params.entityType, search: search.value }).then(show); };
+      ask('crm', { entityType: params.entityType, search: '' }).then(show);
+      return;
+    }
+    ask(message.cmd, params).then(function (result) {
+      if (message.cmd === 'setTitle' && !result.error) document.title = params.title;
+      if (message.cmd === 'resizeWindow' && !result.error) frame.style.height = Math.max(0, Number(params.height) || 0) + 'px';
+      reply(message, result);
     });
   });
   document.getElementById('open').submit();
