@@ -236,6 +236,13 @@ export interface Portal {
   clientEndpoint: string;
   /** how the portal is reached: Bitrix24 cloud portals are https; an on-premise one may be http */
   protocol: 'http' | 'https';
+  /**
+   * `on-premise`: a self-hosted Bitrix24 of an older version, which lacks fields newer portals
+   * send: the install frame's APPLICATION_TOKEN (the install event brings it), and the handler
+   * call's document_type and auth[refresh_token] (protocol notes §1 and §3: "older portals may
+   * omit it"; docs settings/app-installation and cloud-and-on-premise).
+   */
+  kind: 'cloud' | 'on-premise';
   users: Map<number, User>;
   departments: Map<number, Department>;
   documents: Map<string, CrmDocument>;

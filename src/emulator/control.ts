@@ -16,6 +16,7 @@ export function describePortal(state: EmulatorState, portal: Portal) {
   return {
     memberId: portal.memberId,
     domain: portal.domain,
+    kind: portal.kind,
     clientEndpoint: portal.clientEndpoint,
     adminUserId: admin.id,
     webhookUrl: `${portal.clientEndpoint}${admin.id}/${webhookCodeFor(portal.memberId)}/`,
@@ -51,9 +52,11 @@ export const controlRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async
     applications: [...state.applications.values()].map(({ clientSecret: _s, ...a }) => a),
   }));
 
-  app.post<{ Body: { count?: number } }>('/_emulator/portals', async (request) => {
+  app.post<{ Body: { count?: number; kind?: string; protocol?: string } }>('/_emulator/portals', async (request) => {
     const count = Math.min(Math.max(Number(request.body?.count ?? 1), 1), 1000);
-    const created = await state.addPortals(count);
+    const kind = request.body?.kind === 'on-premise' ? 'on-premise' : 'cloud';
+    const protocol = request.body?.protocol === 'http' || request.body?.protocol === 'https' ? request.body.protocol : undefined;
+    const created = await state.addPortals(count, { kind, protocol });
     return created.map((p) => describePortal(state, p));
   });
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import qs from 'qs';
-import { RestError, protocolFlag, type AppInstallation, type Portal } from './contract.ts';
+import { RestError, protocolFlag, type AppInstallation, type Portal, type TokenGrant } from './contract.ts';
 import { tokenAnswer } from './oauth.ts';
 import type { EmulatorState } from './server.ts';
 
@@ -37,9 +37,12 @@ export class Lifecycle {
     return installation;
   }
 
-  async install(portal: Portal, clientId: string, options: { mode: 'frame' | 'headless'; userId?: number }) {
+  /**
+   * What the Market's "Install" does before anything is sent: the installation exists, not yet
+   * finished (events wait for installFinish), with its application token.
+   */
+  begin(portal: Portal, clientId: string): AppInstallation {
     const application = this.application(clientId);
-    const userId = options.userId ?? 1;
     const installation: AppInstallation = {
       clientId,
       installed: true,
@@ -51,6 +54,31 @@ export class Lifecycle {
       activities: new Map(),
     };
     portal.apps.set(clientId, installation);
+    return installation;
+  }
+
+  /**
+   * What the installer frame is POSTed: the grant, the portal's endpoints and, on cloud portals,
+   * APPLICATION_TOKEN (an older on-premise portal leaves it to the install event).
+   */
+  installerFields(portal: Portal, installation: AppInstallation, grant: TokenGrant): Record<string, string> {
+    return {
+      AUTH_ID: grant.accessToken,
+      AUTH_EXPIRES: String(Math.round((grant.accessExpiresAt - Date.now()) / 1000)),
+      REFRESH_ID: grant.refreshToken,
+      SERVER_ENDPOINT: `${this.state.config.baseUrl}/rest/`,
+      member_id: portal.memberId,
+      status: 'L',
+      PLACEMENT: 'DEFAULT',
+      PLACEMENT_OPTIONS: '{}',
+      ...(portal.kind === 'on-premise' ? {} : { APPLICATION_TOKEN: installation.applicationToken }),
+    };
+  }
+
+  async install(portal: Portal, clientId: string, options: { mode: 'frame' | 'headless'; userId?: number }) {
+    const application = this.application(clientId);
+    const userId = options.userId ?? 1;
+    const installation = this.begin(portal, clientId);
     const grant = this.state.issueGrant(portal, clientId, userId);
     let frame: { status: number; body: string } | null = null;
     if (options.mode === 'frame') {
@@ -58,17 +86,7 @@ export class Lifecycle {
       const response = await fetch(`${application.installUrl}${application.installUrl.includes('?') ? '&' : '?'}${query}`, {
         method: 'POST',
         headers: { 'content-type': FORM },
-        body: new URLSearchParams({
-          AUTH_ID: grant.accessToken,
-          AUTH_EXPIRES: String(Math.round((grant.accessExpiresAt - Date.now()) / 1000)),
-          REFRESH_ID: grant.refreshToken,
-          SERVER_ENDPOINT: `${this.state.config.baseUrl}/rest/`,
-          member_id: portal.memberId,
-          status: 'L',
-          PLACEMENT: 'DEFAULT',
-          PLACEMENT_OPTIONS: '{}',
-          APPLICATION_TOKEN: installation.applicationToken,
-        }),
+        body: new URLSearchParams(this.installerFields(portal, installation, grant)),
       });
       frame = { status: response.status, body: await response.text() };
     } else {

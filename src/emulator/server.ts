@@ -42,7 +42,7 @@ export interface EmulatorState extends EmulatorContext {
   /** extra seconds of "server time" a method costs, to reach OPERATION_TIME_LIMIT in tests */
   operatingCost: Map<string, number>;
   /** Creates portals (with listeners once the emulator listens); HTTPS unless told otherwise. */
-  addPortals(count: number, options?: { protocol?: Portal['protocol'] }): Promise<Portal[]>;
+  addPortals(count: number, options?: { protocol?: Portal['protocol']; kind?: Portal['kind'] }): Promise<Portal[]>;
 }
 
 export interface EmulatorOptions {
@@ -111,11 +111,12 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
     async deliverEvent(portal: Portal, clientId: string, event: string, data: Record<string, unknown>) {
       await state.lifecycle.deliver(portal, clientId, event, data);
     },
-    async addPortals(count: number, { protocol = 'https' }: { protocol?: Portal['protocol'] } = {}) {
+    async addPortals(count: number, { kind = 'cloud', protocol = kind === 'on-premise' ? 'http' : 'https' }: { protocol?: Portal['protocol']; kind?: Portal['kind'] } = {}) {
       const created: Portal[] = [];
       for (let i = 0; i < count; i += 1) {
         const portal = createPortal(state, state.portals.size);
         portal.protocol = protocol;
+        portal.kind = kind;
         state.portals.set(portal.memberId, portal);
         if (listening) await listenFor(portal);
         created.push(portal);

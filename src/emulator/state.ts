@@ -48,6 +48,7 @@ export function createPortal(ctx: EmulatorContext, index: number, languageId: La
     domain: `${label}.bitrix24.test`,
     clientEndpoint: `${ctx.config.baseUrl}/rest/`,
     protocol: 'https',
+    kind: 'cloud',
     users: new Map(USERS.map(({ mailbox, ...u }) => [u.id, { ...u, email: `${mailbox}@${label}.example` }])),
     departments: new Map(DEPARTMENTS.map((d) => [d.id, { ...d }])),
     documents: new Map(

@@ -41,6 +41,8 @@ interface FrameSession {
   robotTarget?: { template: WorkflowTemplate; node: ActivityNode; propertyNames: string[] };
   title?: string;
   theme: 'light' | 'dark';
+  /** the frame holds the application's installer: installFinish reloads the page into the application */
+  installer?: boolean;
 }
 
 type PageQuery = { user?: string; lang?: string; theme?: string };
@@ -95,10 +97,10 @@ export const frameRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (
     AUTH_EXPIRES: String(Math.max(0, Math.round((session.grant.accessExpiresAt - Date.now()) / 1000))),
     REFRESH_ID: session.grant.refreshToken,
   });
-  const sendPage = (reply: FastifyReply, session: FrameSession, target: string) => {
+  const sendPage = (reply: FastifyReply, session: FrameSession, target: string, installerFields?: Record<string, string>) => {
     const query = new URLSearchParams({ DOMAIN: session.portal.domain, PROTOCOL: protocolFlag(session.portal), LANG: session.lang, APP_SID: session.sid });
     const action = `${target}${target.includes('?') ? '&' : '?'}${query}`;
-    const fields = {
+    const fields = installerFields ?? {
       ...authFields(session),
       SERVER_ENDPOINT: `${state.config.baseUrl}/rest/`,
       member_id: session.portal.memberId,
@@ -115,6 +117,23 @@ export const frameRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (
     const portal = portalOfHost(request);
     const application = state.applications.get(request.params.clientId);
     if (!application) throw new RestError('NOT_FOUND', 'no such application', 404);
+    // Until installFinish the application is "not fully installed" (docs
+    // settings/app-installation/installation-finish.md): an administrator gets the installer (the
+    // Market's Install creates the installation), anyone else the portal's notice.
+    const installation = portal.apps.get(application.clientId);
+    if (!installation?.installed || !installation.installFinished) {
+      const user = signedIn(portal, request.query);
+      if (!user.isAdmin) {
+        return reply
+          .code(403)
+          .type('text/html; charset=utf-8')
+          .send('<!doctype html><p id="not-installed">The application is not fully installed yet. Please contact your Bitrix24 administrator to complete the installation.</p>');
+      }
+      const pending = installation?.installed ? installation : state.lifecycle.begin(portal, application.clientId);
+      const session = openSession(portal, application.clientId, request.query, 'DEFAULT', {});
+      session.installer = true;
+      return sendPage(reply, session, application.installUrl, state.lifecycle.installerFields(portal, pending, session.grant));
+    }
     const session = openSession(portal, application.clientId, request.query, 'DEFAULT', {});
     return sendPage(reply, session, application.appUrl);
   });
@@ -262,7 +281,7 @@ dialog{min-width:320px;max-height:70vh;overflow:auto}dialog ul{list-style:none;p
 <button id="portal-dialog-ok" type="button" hidden>Select</button> <button id="portal-dialog-close" type="button">Cancel</button></dialog>
 <script>
 (function () {
-  var sid = ${scriptJson(session.sid)}, appOrigin = ${scriptJson(appOrigin)};
+  var sid = ${scriptJson(session.sid)}, appOrigin = ${scriptJson(appOrigin)}, installer = ${scriptJson(session.installer === true)};
   var frame = document.getElementById('app-frame');
   var dialog = document.getElementById('portal-dialog');
   var list = document.getElementById('portal-dialog-list');
@@ -341,6 +360,9 @@ dialog{min-width:320px;max-height:70vh;overflow:auto}dialog ul{list-style:none;p
       return;
     }
     ask(message.cmd, params).then(function (result) {
+      // BX24.installFinish in the installer: "the page will reload and the application will launch"
+      // (docs sdk/bx24-js-sdk/system-functions/bx24-install-finish.md).
+      if (message.cmd === 'installFinish' && installer && !result.error) return void location.reload();
       if (message.cmd === 'setTitle' && !result.error) document.title = params.title;
       if (message.cmd === 'resizeWindow' && !result.error) frame.style.height = Math.max(0, Number(params.height) || 0) + 'px';
       reply(message, result);

@@ -32,7 +32,7 @@ export function handlerFields(ctx: EmulatorContext, portal: Portal, call: Handle
     ['workflow_id', call.workflowId],
     ['code', call.registration.code],
     ...call.document.map((part, i): [string, string] => [`document_id[${i}]`, part]),
-    ...call.documentType.map((part, i): [string, string] => [`document_type[${i}]`, part]),
+    ...(portal.kind === 'on-premise' ? [] : call.documentType.map((part, i): [string, string] => [`document_type[${i}]`, part])),
     ['event_token', call.eventToken],
   ];
   for (const [name, value] of Object.entries(call.properties)) {
@@ -53,7 +53,7 @@ export function handlerFields(ctx: EmulatorContext, portal: Portal, call: Handle
     ['auth[client_endpoint]', portal.clientEndpoint],
     ['auth[member_id]', portal.memberId],
     ['auth[user_id]', String(call.userId)],
-    ['auth[refresh_token]', grant.refreshToken],
+    ...(portal.kind === 'on-premise' ? [] : [['auth[refresh_token]', grant.refreshToken] as [string, string]]),
     ['auth[application_token]', installation.applicationToken],
   );
   return fields;
