@@ -9,13 +9,15 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PortalRecord, PortalStore } from '../portals/portal-store.ts';
-import { TokenNotVouched, tokenOwner } from '../portals/token-owner.ts';
+import { TokenNotVouched, tokenOwner, type AppInfo } from '../portals/token-owner.ts';
 
 export interface FrameUser {
   portal: PortalRecord;
   userId: number;
   isAdmin: boolean;
   accessToken: string;
+  /** app.info as the portal answered it with this token: version, licence and payment state */
+  app: AppInfo;
 }
 
 /** A Bitrix24 access token lives an hour; the portal's state is read on every request regardless. */
@@ -23,7 +25,7 @@ const TOKEN_LIFETIME_MS = 60 * 60_000;
 const MAX_REMEMBERED = 10_000;
 
 export class FrameAuth {
-  private readonly verified = new Map<string, { until: number; userId: number; isAdmin: boolean }>();
+  private readonly verified = new Map<string, { until: number; userId: number; isAdmin: boolean; app: AppInfo }>();
 
   constructor(
     private readonly store: PortalStore,
@@ -56,7 +58,7 @@ export class FrameAuth {
     return { portal, accessToken, ...identity };
   }
 
-  private async identify(portal: PortalRecord, accessToken: string): Promise<{ userId: number; isAdmin: boolean } | null> {
+  private async identify(portal: PortalRecord, accessToken: string): Promise<{ userId: number; isAdmin: boolean; app: AppInfo } | null> {
     const key = createHash('sha256').update(`${portal.memberId}:${accessToken}`).digest('hex');
     const remembered = this.verified.get(key);
     if (remembered && remembered.until > Date.now()) return remembered;
@@ -68,7 +70,7 @@ export class FrameAuth {
       throw error;
     }
     if (owner.app.CODE !== this.appCode) return null;
-    const entry = { until: Date.now() + TOKEN_LIFETIME_MS, userId: owner.userId, isAdmin: owner.isAdmin };
+    const entry = { until: Date.now() + TOKEN_LIFETIME_MS, userId: owner.userId, isAdmin: owner.isAdmin, app: owner.app };
     if (this.verified.size >= MAX_REMEMBERED) this.verified.clear();
     this.verified.set(key, entry);
     return entry;

@@ -41,6 +41,12 @@ export const statusRoute: FastifyPluginAsync<StatusRouteOptions> = async (app, {
         tokenExpiresAt: portal.accessExpiresAt,
       },
       user: { id: user.userId, isAdmin: user.isAdmin },
+      // app.info's answer to the page's own token (asked when the token was checked): no extra request
+      license: {
+        status: user.app.STATUS ?? null,
+        paymentExpired: user.app.PAYMENT_EXPIRED === 'Y',
+        days: user.app.DAYS === null || user.app.DAYS === undefined ? null : Number(user.app.DAYS),
+      },
       handlers: [...catalog.values()].map((definition) => ({
         code: definition.code,
         kind: definition.kind,
