@@ -26,7 +26,7 @@ export interface PruneReport {
 
 export async function pruneRestJournal(prisma: PrismaClient, retention: JournalRetention, now = new Date()): Promise<PruneReport> {
   const cutoff = new Date(now.getTime() - retention.retentionDays * 86_400_000);
-  const expired = await deleteInChunks(prisma, `SELECT id FROM rest_journal WHERE at < $1 LIMIT ${CHUNK}`, cutoff);
+  const expired = await deleteInChunks(prisma, `SELECT id FROM rest_journal WHERE at < $1::timestamp LIMIT ${CHUNK}`, utcTimestamp(cutoff));
 
   let overCap = 0;
   // The portals with rows, by skipping through the (member_id, id) index rather than reading it all.
@@ -52,8 +52,13 @@ export async function pruneRestJournal(prisma: PrismaClient, retention: JournalR
       boundary.id,
     );
   }
-  const cacheEntries = await prisma.$executeRawUnsafe('DELETE FROM portal_cache WHERE expires_at <= $1', now);
+  const cacheEntries = await prisma.$executeRawUnsafe('DELETE FROM portal_cache WHERE expires_at <= $1::timestamp', utcTimestamp(now));
   return { expired, overCap, cacheEntries };
+}
+
+/** Prisma keeps DateTime as UTC in `timestamp` columns: compare in those terms, whatever the session's time zone. */
+function utcTimestamp(date: Date): string {
+  return date.toISOString().replace('Z', '');
 }
 
 async function deleteInChunks(prisma: PrismaClient, select: string, ...values: unknown[]): Promise<number> {
