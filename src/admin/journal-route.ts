@@ -1,12 +1,13 @@
 /**
  * GET /api/journal: the REST journal (rest-journal.ts) of the caller's own portal, for its
- * administrators only. `?call=<id>` lists the requests a handler call's robot made, oldest
- * first; otherwise newest first, 50 a page, `before=<id>` for the next page (keyset on the
+ * administrators only. `?call=<id>` lists the requests a handler call's robot made and the ones
+ * that carried its answers (log lines, `event.send`), oldest first; otherwise newest first, 50 a page, `before=<id>` for the next page (keyset on the
  * (member_id, id) index), filtered by `method` and `status` (an HTTP status, or `error` for
  * every request that did not succeed). Parameters and answers were redacted when written.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { eventTokenDigest } from '../portals/rest-journal.ts';
 import type { FrameAuth } from './frame-auth.ts';
 
 interface JournalQuery {
@@ -48,8 +49,10 @@ export const journalRoute: FastifyPluginAsync<JournalRouteOptions> = async (app,
     const memberId = user.portal.memberId;
 
     if (call !== undefined) {
+      const served = await prisma.handlerCall.findFirst({ where: { id: BigInt(call), portalId: user.portal.id }, select: { id: true, eventToken: true } });
+      if (!served) return { entries: [], next: null };
       const rows = await prisma.restJournalEntry.findMany({
-        where: { memberId, callId: BigInt(call) },
+        where: { memberId, OR: [{ callId: served.id }, { answersFor: { has: eventTokenDigest(served.eventToken) } }] },
         orderBy: { id: 'asc' },
         take: MAX_PER_CALL,
         select: FIELDS,

@@ -10,6 +10,7 @@
  * their own, before and independently of the journal.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import qs from 'qs';
 import type { Logger } from 'pino';
@@ -93,6 +94,32 @@ function redactCommands(cmd: unknown, depth: number): unknown {
   );
 }
 
+/**
+ * The calls a request answers, by their event tokens (`bizproc.event.send`/`activity.log`, alone
+ * or as `batch` commands), hashed: a call's journal can list its answers, no token is kept.
+ */
+export function answeredCalls(params: unknown): string[] {
+  const tokens = new Set<string>();
+  const take = (value: unknown) => {
+    if (typeof value === 'string' && value !== '') tokens.add(eventTokenDigest(value));
+  };
+  if (!params || typeof params !== 'object') return [];
+  const { event_token: direct, cmd } = params as { event_token?: unknown; cmd?: unknown };
+  take(direct);
+  if (cmd && typeof cmd === 'object') {
+    for (const command of Object.values(cmd as Record<string, unknown>)) {
+      if (typeof command !== 'string' || !command.includes('?')) continue;
+      take((qs.parse(command.slice(command.indexOf('?') + 1), { depth: 2 }) as { event_token?: unknown }).event_token);
+    }
+  }
+  return [...tokens];
+}
+
+/** How a call's event token is named in the journal: a SHA-256 prefix, not the token. */
+export function eventTokenDigest(eventToken: string): string {
+  return createHash('sha256').update(eventToken).digest('hex').slice(0, 32);
+}
+
 /** JSON text of a value, cut to the limit with a note of how much was left out. */
 export function journalText(value: unknown, limit = JOURNAL_TEXT_LIMIT): string {
   let text: string;
@@ -116,6 +143,7 @@ interface Row {
   error: string | null;
   durationMs: number;
   callId: bigint | null;
+  answersFor: string[];
 }
 
 export class RestJournal {
@@ -143,6 +171,7 @@ export class RestJournal {
       error: entry.error === undefined ? null : journalText(entry.error, 2_000),
       durationMs: Math.max(0, Math.round(entry.durationMs)),
       callId: servingCall.getStore() ?? null,
+      answersFor: answeredCalls(entry.params),
     });
     if (this.buffer.length > MAX_BUFFERED_ROWS) {
       this.dropped += this.buffer.length - MAX_BUFFERED_ROWS;

@@ -43,7 +43,7 @@ describe('the REST journal', () => {
       { code: 'delegate_task', name: 'DelegateTask', properties: { task_id: 4, user: '{=FindUser:manager}' } },
       { code: 'find_user', name: 'FindAgain', properties: { user: 'user_3' } },
     ]);
-    const workflow = await stack.runWorkflow(memberA, templateId);
+    const workflow = await stack.runWorkflow(memberA, templateId, undefined, 90_000);
     expect(workflow.status).toBe('completed');
     await waitFor(async () => (await prisma().handlerCall.count({ where: { answeredAt: { not: null } } })) === 4, 30_000, 'four answered calls');
     const admin = await tokenFor(memberA, 1);
@@ -115,7 +115,16 @@ describe('the REST journal', () => {
 
     const findUser = await prisma().handlerCall.findFirstOrThrow({ where: { code: 'find_user' }, orderBy: { id: 'asc' } });
     const byCall = await api(memberA, adminA, `/api/journal?call=${findUser.id}`);
-    expect(byCall.body.entries.map((e: any) => e.method)).toEqual(['user.get', 'department.get']);
+    const [read, ...answers] = [byCall.body.entries.slice(0, 2), ...byCall.body.entries.slice(2)];
+    expect(read.map((e: any) => [e.method, e.callId])).toEqual([
+      ['user.get', findUser.id.toString()],
+      ['department.get', findUser.id.toString()],
+    ]);
+    // and the batches that carried its log line and its answer, journalled with no call of their own
+    expect(answers.length).toBeGreaterThanOrEqual(1);
+    expect(answers.every((e: any) => e.method === 'batch' && e.callId === null)).toBe(true);
+    expect(answers.some((e: any) => e.params.includes('bizproc.event.send?event_token=%5Bredacted%5D'))).toBe(true);
+    expect(answers.some((e: any) => e.params.includes('Found%20user%20%233'))).toBe(true);
 
     // portal B's admin: none of A's lines, not even by A's call id
     const adminB = await tokenFor(memberB, 1);

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RestJournal } from '../../src/portals/rest-journal.ts';
+import { eventTokenDigest, RestJournal } from '../../src/portals/rest-journal.ts';
 import { pruneRestJournal } from '../../src/runtime/journal-prune.ts';
 import { freshDatabase, type FreshDatabase } from '../support/db.ts';
 
@@ -79,6 +79,7 @@ describe('REST journal retention', () => {
       cmd: { a: 'bizproc.event.send?event_token=%5Bredacted%5D&RETURN_VALUES%5Bx%5D=1' },
       nested: [{ client_secret: '[redacted]', refresh_token: '[redacted]' }],
     });
+    expect(rows[0]!.answersFor).toEqual([eventTokenDigest('tok-123')]);
     expect(rows[0]!.answer!.length).toBeLessThan(8_300);
     expect(rows[0]!.answer).toMatch(/…\[\d+ more characters\]$/);
   });

@@ -10,6 +10,7 @@ CREATE TABLE "rest_journal" (
     "error" TEXT,
     "duration_ms" INTEGER NOT NULL,
     "call_id" BIGINT,
+    "answers_for" TEXT[] DEFAULT ARRAY[]::TEXT[],
 
     CONSTRAINT "rest_journal_pkey" PRIMARY KEY ("id")
 );
@@ -29,6 +30,9 @@ CREATE INDEX "rest_journal_member_id_id_idx" ON "rest_journal"("member_id", "id"
 
 -- CreateIndex
 CREATE INDEX "rest_journal_call_id_idx" ON "rest_journal"("call_id");
+
+-- CreateIndex
+CREATE INDEX "rest_journal_answers_for_idx" ON "rest_journal" USING GIN ("answers_for" array_ops);
 
 -- CreateIndex
 CREATE INDEX "rest_journal_at_idx" ON "rest_journal"("at");
