@@ -177,8 +177,12 @@ export class RestJournal {
       this.dropped += this.buffer.length - MAX_BUFFERED_ROWS;
       this.buffer.splice(0, this.buffer.length - MAX_BUFFERED_ROWS);
     }
-    if (this.buffer.length >= FLUSH_AT_ROWS) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+    if (this.buffer.length >= FLUSH_AT_ROWS && !this.flushing) void this.flush();
+    else this.later(FLUSH_EVERY_MS);
+  }
+
+  private later(ms: number): void {
+    if (!this.stopped) this.timer ??= setTimeout(() => void this.flush(), ms);
   }
 
   /** Writes what is buffered in one INSERT; rows the database refused stay for the next try. */
@@ -199,9 +203,11 @@ export class RestJournal {
       } catch (error) {
         this.buffer = [...rows, ...this.buffer].slice(-MAX_BUFFERED_ROWS);
         this.logger.warn({ err: error, waiting: this.buffer.length }, 'REST journal lines not written yet');
-        if (!this.stopped) this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS * 5);
+        this.later(FLUSH_EVERY_MS * 5);
       } finally {
         this.flushing = null;
+        // lines recorded while this flush ran
+        if (this.buffer.length > 0) this.later(FLUSH_EVERY_MS);
       }
     })();
     return this.flushing;
