@@ -83,4 +83,19 @@ describe('REST journal retention', () => {
     expect(rows[0]!.answer!.length).toBeLessThan(8_300);
     expect(rows[0]!.answer).toMatch(/…\[\d+ more characters\]$/);
   });
+
+  it('keeps lines the database could not take and writes them once it can', async () => {
+    const journal = new RestJournal(prisma(), pino({ level: 'silent' }));
+    await prisma().$executeRawUnsafe('ALTER TABLE rest_journal RENAME TO rest_journal_away');
+    try {
+      journal.record({ memberId: 'outage', method: 'user.get', params: {}, status: 200, durationMs: 1 });
+      await journal.flush();
+    } finally {
+      await prisma().$executeRawUnsafe('ALTER TABLE rest_journal_away RENAME TO rest_journal');
+    }
+    journal.record({ memberId: 'outage', method: 'department.get', params: {}, status: 200, durationMs: 1 });
+    await journal.stop();
+    const rows = await prisma().restJournalEntry.findMany({ where: { memberId: 'outage' }, orderBy: { id: 'asc' } });
+    expect(rows.map((row) => row.method)).toEqual(['user.get', 'department.get']);
+  });
 });
