@@ -2,26 +2,13 @@
  * Find a user — chosen, the document's responsible (the default), or by e-mail — and return
  * their name, e-mail, position, department and manager, so a later step can route to the
  * manager (user.get, department.get). The manager is the head of the user's department, or of
- * the nearest department above it when the user heads their own.
+ * the nearest department above it when the user heads their own. Users and the department tree
+ * come from the app's short shared cache (_shared/cached-reads.ts): a warm cache answers a call
+ * with no request at all.
  */
-import { defineHandler, HandlerError, type PortalRest } from '../src/robots/definition.ts';
+import { defineHandler, HandlerError } from '../src/robots/definition.ts';
+import { departmentsById, usersBy, type Department } from './_shared/cached-reads.ts';
 import { ERROR_RETURN, refusalText, unlessRefused, userValue } from './_shared/robot-kit.ts';
-
-interface PortalUser {
-  ID: string;
-  NAME?: string;
-  LAST_NAME?: string;
-  EMAIL?: string;
-  WORK_POSITION?: string;
-  UF_DEPARTMENT?: Array<string | number> | string | number | false;
-}
-
-interface Department {
-  ID: string;
-  NAME?: string;
-  PARENT?: string | number | null;
-  UF_HEAD?: string | number | null;
-}
 
 export default defineHandler({
   code: 'find_user',
@@ -62,7 +49,7 @@ export default defineHandler({
     const wanted = email ? `the e-mail ${email}` : `ID ${properties.user}`;
 
     const found = await unlessRefused(
-      portal.call<PortalUser[]>('user.get', { FILTER: email ? { EMAIL: email } : { ID: properties.user } }),
+      usersBy(portal, email ? { email } : { id: properties.user! }),
       (refusal) => `The portal would not look up the user with ${wanted}: ${refusalText(refusal)}`,
     );
     const user = found?.[0];
@@ -71,7 +58,8 @@ export default defineHandler({
 
     const userId = Number(user.ID);
     const departmentId = Number([user.UF_DEPARTMENT].flat()[0]) || 0;
-    const { department, managerId } = await departmentAndManager(portal, userId, departmentId);
+    const departments = departmentId > 0 ? await departmentsById(portal) : new Map<number, Department>();
+    const { department, managerId } = departmentAndManager(departments, userId, departmentId);
     const name = [user.NAME, user.LAST_NAME].filter(Boolean).join(' ');
     await log(`Found user #${userId} (${name || 'no name'}); manager: ${managerId ? `user #${managerId}` : 'none'}`);
     return {
@@ -87,12 +75,12 @@ export default defineHandler({
 });
 
 /** The user's department, and the head of it or of the nearest one above that someone else heads. */
-async function departmentAndManager(portal: PortalRest, userId: number, departmentId: number) {
+function departmentAndManager(departments: Map<number, Department>, userId: number, departmentId: number) {
   let department: Department | undefined;
   const seen = new Set<number>();
   for (let id = departmentId; id > 0 && !seen.has(id); ) {
     seen.add(id);
-    const [current] = await portal.call<Department[]>('department.get', { ID: id });
+    const current = departments.get(id);
     if (!current) break;
     department ??= current;
     const head = Number(current.UF_HEAD) || 0;

@@ -11,6 +11,7 @@ import type { PrismaClient } from './generated/prisma/client.ts';
 import { FrameAuth } from './admin/frame-auth.ts';
 import { ConfigError, type Config } from './config.ts';
 import { callsRoute } from './admin/calls-route.ts';
+import { journalRoute } from './admin/journal-route.ts';
 import { pagesRoute } from './admin/pages-route.ts';
 import { registrationRoute } from './admin/registration-route.ts';
 import { statusRoute } from './admin/status-route.ts';
@@ -22,15 +23,18 @@ import { bindAppEvents } from './lifecycle/bind-events.ts';
 import { eventsRoute } from './lifecycle/events-route.ts';
 import { installRoute } from './lifecycle/install-route.ts';
 import { Installer, type PortalHook } from './lifecycle/installer.ts';
+import { PortalCache } from './portals/portal-cache.ts';
 import { PortalClients } from './portals/portal-client.ts';
 import { PortalStore } from './portals/portal-store.ts';
 import { RateBudget } from './portals/rate-budget.ts';
+import { RestJournal } from './portals/rest-journal.ts';
 import { TokenCipher } from './portals/token-cipher.ts';
 import { loadCatalog, type Catalog } from './robots/catalog.ts';
 import { handlerRoute } from './robots/handler-route.ts';
 import { syncRegistration } from './robots/registration.ts';
 import { AnswerSender } from './runtime/answers.ts';
 import { Executor } from './runtime/executor.ts';
+import { scheduleJournalPrune } from './runtime/journal-prune.ts';
 import { startQueue } from './runtime/queue.ts';
 import { startWorkers } from './runtime/workers.ts';
 
@@ -39,7 +43,7 @@ export type AppSettings = Pick<
   Config,
   'appBaseUrl' | 'clientId' | 'clientSecret' | 'appCode' | 'oauthUrl' | 'bx24Url' | 'tokenKeys' | 'rateLimit' | 'workerConcurrency'
 > &
-  Partial<Pick<Config, 'answerBatchSize'>>;
+  Partial<Pick<Config, 'answerBatchSize' | 'restLogRetentionDays' | 'restLogMaxRowsPerPortal'>>;
 
 export interface AppDatabase {
   prisma: PrismaClient;
@@ -71,7 +75,8 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
   }
   const budget = new RateBudget(db.prisma, settings.rateLimit);
   const oauth = { oauthUrl: settings.oauthUrl, clientId: settings.clientId, clientSecret: settings.clientSecret };
-  const clients = new PortalClients({ store, oauth, budget, logger });
+  const journal = new RestJournal(db.prisma, logger);
+  const clients = new PortalClients({ store, oauth, budget, logger, journal, cache: new PortalCache(db.prisma) });
   const catalog = await loadCatalog();
   const boss = await startQueue(db, logger);
   const base = settings.appBaseUrl.replace(/\/+$/, '');
@@ -97,16 +102,23 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
     oauth,
     appCode: settings.appCode,
     logger,
+    journal,
     afterInstall: [bindAppEvents(clients, `${base}/events`), registerHandlers],
   });
 
-  const frameAuth = new FrameAuth(store, settings.appCode);
+  const frameAuth = new FrameAuth(store, settings.appCode, journal);
   const executor = new Executor({ prisma: db.prisma, boss, clients, catalog, logger });
   const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger, batchSize: settings.answerBatchSize ?? 50 });
   const stopWorkers =
     settings.workerConcurrency > 0
       ? await startWorkers(boss, executor, answers, { callConcurrency: settings.workerConcurrency, answerConcurrency: 2 })
       : async () => {};
+  const stopJournalPrune = await scheduleJournalPrune(
+    boss,
+    db.prisma,
+    { retentionDays: settings.restLogRetentionDays ?? 3, maxRowsPerPortal: settings.restLogMaxRowsPerPortal ?? 200_000 },
+    logger,
+  );
 
   return {
     catalog,
@@ -122,6 +134,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(registrationRoute, { auth: frameAuth, syncPortal });
       await app.register(statusRoute, { auth: frameAuth, clients, catalog });
       await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma, boss });
+      await app.register(journalRoute, { auth: frameAuth, prisma: db.prisma });
       await app.register(workflowsRoute, { auth: frameAuth, clients, prisma: db.prisma });
       await app.register(tasksRoute, { auth: frameAuth, clients });
       await app.register(meRoute, { auth: frameAuth, clients });
@@ -130,7 +143,9 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
     },
     async stop() {
       await stopWorkers();
+      await stopJournalPrune();
       await boss.stop({ graceful: true, timeout: 20_000 });
+      await journal.stop();
     },
   };
 }

@@ -26,6 +26,9 @@ export interface Config {
   rateLimit: { drainPerSec: number; capacity: number };
   workerConcurrency: number;
   answerBatchSize: number;
+  /** days the REST journal keeps, and its cap per portal (the oldest beyond it pruned) */
+  restLogRetentionDays: number;
+  restLogMaxRowsPerPortal: number;
   /** settings that fell back to development values (warned about once) */
   developmentDefaults: string[];
 }
@@ -77,6 +80,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 8, 0, 256),
     answerBatchSize: integer(env, 'ANSWER_BATCH_SIZE', 50, 1, 50),
+    // The Market asks for at least 3 days of REST requests and answers.
+    restLogRetentionDays: integer(env, 'REST_LOG_RETENTION_DAYS', 3, 3, 365),
+    restLogMaxRowsPerPortal: integer(env, 'REST_LOG_MAX_ROWS_PER_PORTAL', 200_000, 1_000, 100_000_000),
     developmentDefaults,
   };
   return config;

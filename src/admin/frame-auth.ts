@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PortalRecord, PortalStore } from '../portals/portal-store.ts';
+import type { RestJournal } from '../portals/rest-journal.ts';
 import { TokenNotVouched, tokenOwner, type AppInfo } from '../portals/token-owner.ts';
 
 export interface FrameUser {
@@ -30,6 +31,7 @@ export class FrameAuth {
   constructor(
     private readonly store: PortalStore,
     private readonly appCode: string,
+    private readonly journal: RestJournal,
   ) {}
 
   /** The frame user, or a reply already sent (401) and null. */
@@ -64,7 +66,7 @@ export class FrameAuth {
     if (remembered && remembered.until > Date.now()) return remembered;
     let owner;
     try {
-      owner = await tokenOwner(portal.clientEndpoint, accessToken);
+      owner = await tokenOwner(portal.clientEndpoint, accessToken, { journal: this.journal, memberId: portal.memberId });
     } catch (error) {
       if (error instanceof TokenNotVouched) return null;
       throw error;

@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { PortalCache } from '../portals/portal-cache.ts';
 import type { PortalClients } from '../portals/portal-client.ts';
 import type { FrameAuth } from './frame-auth.ts';
 import { withPortal } from './portal-reply.ts';
@@ -23,6 +24,13 @@ interface TemplateRow {
 
 const TEMPLATE_FIELDS = ['ID', 'NAME', 'DESCRIPTION', 'MODULE_ID', 'ENTITY', 'DOCUMENT_TYPE', 'AUTO_EXECUTE', 'MODIFIED'];
 const INSTANCE_FIELDS = ['ID', 'MODIFIED', 'MODULE_ID', 'ENTITY', 'DOCUMENT_ID', 'STARTED', 'STARTED_BY', 'TEMPLATE_ID'];
+/**
+ * The portal's template list, as the settings page asks for it again and again, is shared for
+ * this long by every admin of the portal (an admin sees every template); the app's own adds,
+ * updates and deletes clear it at once, a change made in the portal's designer shows within it.
+ */
+const TEMPLATE_LIST_TTL_MS = 30_000;
+const TEMPLATE_LIST_KEY = 'workflow-templates';
 // A .bpt is a small compressed file; 700 KB of base64 stays under the server's 1 MiB body limit.
 const MAX_BPT_BASE64 = 700_000;
 
@@ -51,6 +59,8 @@ export const workflowsRoute: FastifyPluginAsync<WorkflowsRouteOptions> = async (
     const user = await auth.require(request, reply, { admin: true });
     return user ? { user, portal: clients.forUser(user.portal, user.accessToken) } : null;
   };
+  const cache = new PortalCache(prisma);
+  const templatesChanged = (portalId: number) => cache.forget(portalId, TEMPLATE_LIST_KEY);
   const owned = async (portalId: number, templateId: number) =>
     prisma.ownedTemplate.findUnique({ where: { portalId_templateId: { portalId, templateId } } });
 
@@ -59,7 +69,9 @@ export const workflowsRoute: FastifyPluginAsync<WorkflowsRouteOptions> = async (
     if (!admin) return reply;
     return withPortal(reply, async () => {
       const [rows, mine] = await Promise.all([
-        admin.portal.listAll<TemplateRow>('bizproc.workflow.template.list', { SELECT: TEMPLATE_FIELDS, ORDER: { ID: 'DESC' } }),
+        cache.remember(admin.user.portal.id, TEMPLATE_LIST_KEY, TEMPLATE_LIST_TTL_MS, () =>
+          admin.portal.listAll<TemplateRow>('bizproc.workflow.template.list', { SELECT: TEMPLATE_FIELDS, ORDER: { ID: 'DESC' } }),
+        ),
         prisma.ownedTemplate.findMany({ where: { portalId: admin.user.portal.id }, select: { templateId: true } }),
       ]);
       const ours = new Set(mine.map((m) => m.templateId));
@@ -104,6 +116,7 @@ export const workflowsRoute: FastifyPluginAsync<WorkflowsRouteOptions> = async (
           AUTO_EXECUTE: autoExecute ?? 0,
           TEMPLATE_DATA: [fileName || 'template.bpt', file.replace(/\s+/g, '')],
         });
+        await templatesChanged(admin.user.portal.id);
         await prisma.ownedTemplate.create({ data: { portalId: admin.user.portal.id, templateId: Number(id), name, addedBy: admin.user.userId } });
         request.log.info({ portal: admin.user.portal.memberId, user: admin.user.userId, template: Number(id) }, 'workflow template added');
         return { id: Number(id) };
@@ -137,6 +150,7 @@ export const workflowsRoute: FastifyPluginAsync<WorkflowsRouteOptions> = async (
             ...(file !== undefined ? { TEMPLATE_DATA: [fileName || 'template.bpt', file.replace(/\s+/g, '')] } : {}),
           },
         });
+        await templatesChanged(admin.user.portal.id);
         if (name !== undefined) await prisma.ownedTemplate.update({ where: { portalId_templateId: { portalId: admin.user.portal.id, templateId } }, data: { name } });
         request.log.info({ portal: admin.user.portal.memberId, user: admin.user.userId, template: templateId }, 'workflow template updated');
         return { id: templateId };
@@ -153,6 +167,7 @@ export const workflowsRoute: FastifyPluginAsync<WorkflowsRouteOptions> = async (
     }
     return withPortal(reply, async () => {
       await admin.portal.call('bizproc.workflow.template.delete', { ID: templateId });
+      await templatesChanged(admin.user.portal.id);
       await prisma.ownedTemplate.delete({ where: { portalId_templateId: { portalId: admin.user.portal.id, templateId } } });
       request.log.info({ portal: admin.user.portal.memberId, user: admin.user.userId, template: templateId }, 'workflow template deleted');
       return { deleted: templateId };

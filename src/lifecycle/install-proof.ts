@@ -11,6 +11,7 @@
  */
 import { OAuthRefreshError, refreshTokens, type OAuthSettings } from '../portals/oauth-refresh.ts';
 import type { PortalRecord, PortalTokens } from '../portals/portal-store.ts';
+import type { JournalTarget, RestJournal } from '../portals/rest-journal.ts';
 import { TokenNotVouched, tokenOwner, type AppInfo, type TokenOwner } from '../portals/token-owner.ts';
 
 /** Refused: the reason is for the log; whoever asked hears only that it was refused. */
@@ -42,7 +43,7 @@ export interface InstallClaim {
   refreshToken?: string;
 }
 
-export async function proveThroughOAuth(oauth: OAuthSettings, appCode: string, claim: InstallClaim): Promise<ProvenPortal> {
+export async function proveThroughOAuth(oauth: OAuthSettings, appCode: string, claim: InstallClaim, journal: RestJournal): Promise<ProvenPortal> {
   if (!claim.refreshToken) throw new InstallRefused('the request carries no refresh token to prove itself with');
   let fresh;
   try {
@@ -62,7 +63,7 @@ export async function proveThroughOAuth(oauth: OAuthSettings, appCode: string, c
   if (claim.domain !== undefined && claim.domain.toLowerCase() !== endpoint.host.toLowerCase()) {
     throw new InstallRefused(`the request names domain ${claim.domain}, the OAuth server ${endpoint.host}`);
   }
-  const owner = await requireAdminOfApp(fresh.clientEndpoint, fresh.accessToken, appCode);
+  const owner = await requireAdminOfApp(fresh.clientEndpoint, fresh.accessToken, appCode, { journal, memberId: fresh.memberId });
   return {
     memberId: fresh.memberId,
     domain: endpoint.host,
@@ -80,19 +81,24 @@ export async function proveThroughOAuth(oauth: OAuthSettings, appCode: string, c
  * OAuth server named at install). Used when the refresh token of an event was already spent
  * (the install page exchanged the same pair moments before).
  */
-export async function proveOnKnownPortal(portal: PortalRecord, claim: InstallClaim & { accessToken?: string }, appCode: string): Promise<TokenOwner> {
+export async function proveOnKnownPortal(
+  portal: PortalRecord,
+  claim: InstallClaim & { accessToken?: string },
+  appCode: string,
+  journal: RestJournal,
+): Promise<TokenOwner> {
   if (!claim.accessToken) throw new InstallRefused('the request carries no access token');
   if (claim.domain !== undefined && claim.domain.toLowerCase() !== portal.domain.toLowerCase()) {
     throw new InstallRefused(`the request names domain ${claim.domain}, the portal is at ${portal.domain}`);
   }
   const accessToken = claim.accessToken;
-  return requireAdminOfApp(portal.clientEndpoint, accessToken, appCode);
+  return requireAdminOfApp(portal.clientEndpoint, accessToken, appCode, { journal, memberId: portal.memberId });
 }
 
-async function requireAdminOfApp(clientEndpoint: string, accessToken: string, appCode: string): Promise<TokenOwner> {
+async function requireAdminOfApp(clientEndpoint: string, accessToken: string, appCode: string, journalled: JournalTarget): Promise<TokenOwner> {
   let owner: TokenOwner;
   try {
-    owner = await tokenOwner(clientEndpoint, accessToken);
+    owner = await tokenOwner(clientEndpoint, accessToken, journalled);
   } catch (error) {
     if (error instanceof TokenNotVouched) throw new InstallRefused(error.message);
     throw error;

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { OAuthSettings } from '../portals/oauth-refresh.ts';
 import type { PortalClients } from '../portals/portal-client.ts';
 import type { PortalRecord, PortalStore } from '../portals/portal-store.ts';
+import type { RestJournal } from '../portals/rest-journal.ts';
 import { InstallRefused, proveOnKnownPortal, proveThroughOAuth, versionOf, type InstallClaim } from './install-proof.ts';
 
 export { InstallRefused };
@@ -21,6 +22,7 @@ export interface InstallerDeps {
   oauth: OAuthSettings;
   appCode: string;
   logger: Logger;
+  journal: RestJournal;
   afterInstall: PortalHook[];
 }
 
@@ -40,7 +42,7 @@ export class Installer {
     const known = await this.deps.store.findByMemberId(request.memberId);
     let portal: PortalRecord;
     try {
-      const proof = await proveThroughOAuth(this.deps.oauth, this.deps.appCode, request);
+      const proof = await proveThroughOAuth(this.deps.oauth, this.deps.appCode, request, this.deps.journal);
       portal = await this.deps.store.saveInstall({
         memberId: proof.memberId,
         domain: proof.domain,
@@ -61,7 +63,7 @@ export class Installer {
       // The same pair may already have been exchanged (the install page, then the install event):
       // a portal we know can still prove the request with its access token at the stored endpoint.
       if (!(error instanceof InstallRefused) || !error.refreshTokenRefused || !known || known.state !== 'installed') throw error;
-      const owner = await proveOnKnownPortal(known, request, this.deps.appCode).catch((second: unknown) => {
+      const owner = await proveOnKnownPortal(known, request, this.deps.appCode, this.deps.journal).catch((second: unknown) => {
         throw second instanceof InstallRefused ? new InstallRefused(`${error.message}; ${second.message}`) : second;
       });
       portal = await this.deps.store.confirmInstall(known.id, {

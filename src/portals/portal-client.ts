@@ -4,13 +4,15 @@
  * a slot from the portal's shared rate budget (rate-budget.ts). Robots, registration and the
  * admin pages all go through here, so neither can be bypassed.
  */
-import { AjaxError, B24OAuth, type AjaxResult } from '@bitrix24/b24jssdk';
+import { AjaxError, ApiVersion, B24OAuth, type AjaxResult } from '@bitrix24/b24jssdk';
 import type { Logger } from 'pino';
 import qs from 'qs';
 import type { BatchOutcome, PortalRest } from '../robots/definition.ts';
 import type { OAuthSettings } from './oauth-refresh.ts';
+import type { PortalCache } from './portal-cache.ts';
 import type { PortalRecord, PortalStore, PortalTokens } from './portal-store.ts';
 import type { RateBudget } from './rate-budget.ts';
+import type { RestJournal } from './rest-journal.ts';
 import { PortalUnavailableError, refreshOncePerPortal } from './shared-refresh.ts';
 
 /** A REST call the portal refused or that did not get through. */
@@ -45,6 +47,10 @@ export interface PortalClientDeps {
   oauth: OAuthSettings;
   budget: RateBudget;
   logger: Logger;
+  /** every request is journalled here (rest-journal.ts) */
+  journal?: RestJournal;
+  /** the short cache shared by the processes (portal-cache.ts) */
+  cache?: PortalCache;
 }
 
 export interface Page<T> {
@@ -94,6 +100,7 @@ export class PortalClient implements PortalRest {
       },
     );
     this.b24.offClientSideWarning();
+    deps.journal?.watch(this.b24.getHttpClient(ApiVersion.v2).ajaxClient, portal.memberId);
     this.b24.setCustomRefreshAuth(async () => {
       // A page user's token is refreshed by their page (BX24.refreshAuth), never by us.
       if (this.userSession) throw new PortalCallError('refresh', 'expired_token', 'the page’s token has expired: reload the page', 401);
@@ -136,6 +143,14 @@ export class PortalClient implements PortalRest {
   }
 
   private readonly b24: B24OAuth;
+
+  /**
+   * A value read from the portal that cannot change within minutes, shared by the processes for
+   * `ttlMs` (portal-cache.ts); without a cache, read every time.
+   */
+  async remember<T>(key: string, ttlMs: number, load: () => Promise<T>, worthKeeping?: (value: T) => boolean): Promise<T> {
+    return this.deps.cache ? this.deps.cache.remember(this.portal.id, key, ttlMs, load, worthKeeping) : load();
+  }
 
   async call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
     return (await this.request<T>(method, params)).result;

@@ -4,8 +4,11 @@
  * the token was issued to) and `profile` (which user, and whether an administrator).
  *
  * Plain fetch rather than the portal client: the token is not ours (an installer's or a page
- * user's), so it must not enter our refresh, and the portal may not be ours yet.
+ * user's), so it must not enter our refresh, and the portal may not be ours yet. The request is
+ * journalled like any other (rest-journal.ts), under the member id the caller vouches for.
  */
+import { errorOf, type JournalTarget } from './rest-journal.ts';
+
 export interface AppInfo {
   ID?: number | string;
   CODE?: string;
@@ -28,20 +31,28 @@ export class TokenNotVouched extends Error {}
 
 const TIMEOUT_MS = 15_000;
 
-export async function tokenOwner(clientEndpoint: string, accessToken: string): Promise<TokenOwner> {
+export async function tokenOwner(clientEndpoint: string, accessToken: string, journalled: JournalTarget): Promise<TokenOwner> {
+  const params = { auth: accessToken, halt: 0, cmd: { app: 'app.info', user: 'profile' } };
+  const started = Date.now();
+  const line = (status: number, answer: unknown, error?: string) =>
+    journalled.journal.record({ memberId: journalled.memberId, method: 'batch', params, status, answer, error, durationMs: Date.now() - started });
   let body: { result?: { result?: Record<string, unknown> | unknown[]; result_error?: Record<string, unknown> | unknown[] }; error?: string };
+  let status = 0;
   try {
     const response = await fetch(new URL('batch', clientEndpoint.endsWith('/') ? clientEndpoint : `${clientEndpoint}/`), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ auth: accessToken, halt: 0, cmd: { app: 'app.info', user: 'profile' } }),
+      body: JSON.stringify(params),
       signal: AbortSignal.timeout(TIMEOUT_MS),
       redirect: 'error',
     });
+    status = response.status;
     body = (await response.json()) as typeof body;
+    line(status, body, errorOf(body));
     if (!response.ok) throw new TokenNotVouched(`the portal answered ${response.status} ${body.error ?? ''}`.trim());
   } catch (error) {
     if (error instanceof TokenNotVouched) throw error;
+    line(status, undefined, `${status ? 'UNREADABLE_ANSWER' : 'NETWORK_ERROR'}: ${(error as Error).message}`);
     throw new TokenNotVouched(`the portal could not be asked: ${(error as Error).message}`);
   }
   // A batch keys every answer by its command (a failed one leaves a hole), as an object or a list.

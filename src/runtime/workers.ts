@@ -7,6 +7,7 @@
  * poll interval after every call.
  */
 import type { PgBoss } from 'pg-boss';
+import { servingHandlerCall } from '../portals/rest-journal.ts';
 import type { AnswerSender } from './answers.ts';
 import type { Executor } from './executor.ts';
 import { QUEUES } from './queue.ts';
@@ -31,7 +32,8 @@ export async function startWorkers(boss: PgBoss, executor: Executor, answers: An
     Promise.all(
       jobs.map(async (job) => {
         try {
-          await executor.execute({ callId: BigInt(job.data.callId), retryCount: job.retryCount, retryLimit: job.retryLimit });
+          const callId = BigInt(job.data.callId);
+          await servingHandlerCall(callId, () => executor.execute({ callId, retryCount: job.retryCount, retryLimit: job.retryLimit }));
           return { id: job.id, status: 'completed' as const };
         } catch (error) {
           return { id: job.id, status: 'failed' as const, output: { message: (error as Error).message } };

@@ -53,10 +53,11 @@ describe('Find a user (find_user)', () => {
   });
 
   it('ends the step with the portal’s refusal when it will not list users (a system error of user.get)', async () => {
+    // User 4, whom no earlier test looked up: a user found moments ago comes from the app's cache.
     await stage.refuse('user.get', 'insufficient_scope', 'The request requires higher privileges than provided by the access token', 403);
-    const run = await stage.runRobot('find_user', { user: 'user_3' }, deal(1));
+    const run = await stage.runRobot('find_user', { user: 'user_4' }, deal(1));
     expect(run.returned.error).toBe(
-      'The portal would not look up the user with ID 3: The request requires higher privileges than provided by the access token',
+      'The portal would not look up the user with ID 4: The request requires higher privileges than provided by the access token',
     );
   });
 });
