@@ -122,6 +122,11 @@ export interface AppInstallation {
   events: Map<string, Array<{ handler: string; authType: number }>>;
   robots: Map<string, ActivityRegistration>;
   activities: Map<string, ActivityRegistration>;
+  /**
+   * The Market's licence of this installation (docs api-reference/common/system/app-info.md):
+   * STATUS F/D/T/P/L/S, PAYMENT_EXPIRED Y/N, DAYS left (negative once expired). Absent: a local app.
+   */
+  payment?: { status: string; expired: boolean; days: number | null };
 }
 
 export interface LeakyBucket {

@@ -98,6 +98,16 @@ export const controlRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async
     return { ok: true };
   });
 
+  // The Market's licence of an installation: what app.info reports and whether the OAuth server still issues tokens.
+  app.put<{ Params: P; Body: { status?: string; expired?: boolean; days?: number | null } }>('/_emulator/portals/:memberId/apps/:clientId/payment', async (request) => {
+    const installation = state.lifecycle.installation(portalOf(request.params.memberId), request.params.clientId);
+    const status = String(request.body?.status ?? 'P');
+    if (!['F', 'D', 'T', 'P', 'L', 'S'].includes(status)) throw new RestError('INVALID_STATUS', 'status is one of F, D, T, P, L, S', 400);
+    const days = request.body?.days === undefined || request.body.days === null ? null : Number(request.body.days);
+    installation.payment = { status, expired: request.body?.expired === true, days: Number.isFinite(days) ? days : null };
+    return installation.payment;
+  });
+
   app.post<{ Params: P; Body: { userId?: number } }>('/_emulator/portals/:memberId/apps/:clientId/tokens', async (request) => {
     const portal = portalOf(request.params.memberId);
     const installation = state.lifecycle.installation(portal, request.params.clientId);

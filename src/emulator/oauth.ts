@@ -95,9 +95,13 @@ export const oauthRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async (
       return fail(400, 'invalid_grant', 'Invalid refresh token');
     }
     const portal = state.portals.get(grant.memberId);
-    if (!portal || !portal.apps.get(application.clientId)?.installed) {
+    const installation = portal?.apps.get(application.clientId);
+    if (!portal || !installation?.installed) {
       return fail(401, 'invalid_client', 'Application is not installed');
     }
+    // docs settings/oauth/error-codes.md: once the trial or paid period has expired, "the
+    // authorization server will not issue tokens" until the app is paid for.
+    if (installation.payment?.expired) return fail(400, 'PAYMENT_REQUIRED', 'Payment required');
     grant.refreshRevoked = true;
     const fresh = state.grants.issue(portal, grant.clientId, grant.userId, grant.scope);
     state.grants.refreshes.set(portal.memberId, (state.grants.refreshes.get(portal.memberId) ?? 0) + 1);

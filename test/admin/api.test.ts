@@ -33,6 +33,7 @@ describe("the API behind the app's pages", () => {
     const status = await (await api(member, await tokenFor(member, 1), '/api/status')).json();
     expect(status.portal).toMatchObject({ memberId: member, state: 'installed' });
     expect(status.user).toEqual({ id: 1, isAdmin: true });
+    expect(status.license).toEqual({ status: 'L', paymentExpired: false, days: null });
     expect(status.handlers.map((h: any) => h.code)).toEqual([...stack.app.catalog.keys()]);
     expect(status.handlers.every((h: any) => Object.values(h.registered).every(Boolean))).toBe(true);
   });
@@ -56,6 +57,20 @@ describe("the API behind the app's pages", () => {
     expect(retried.status).toBe(200);
     const hourly = await (await api(member, admin, '/api/stats/hourly')).json();
     expect(hourly.at(-1)).toMatchObject({ calls: 2 });
+  });
+
+  it('shows the subscription as app.info reports it; once it has ended the OAuth server issues no tokens and the portal says why', async () => {
+    const member = stack.memberId(1);
+    await stack.control('PUT', `/_emulator/portals/${member}/apps/${stack.clientId}/payment`, { status: 'T', expired: true, days: -3 });
+    const status = await (await api(member, await tokenFor(member, 1), '/api/status')).json();
+    expect(status.license).toEqual({ status: 'T', paymentExpired: true, days: -3 });
+    const portal = await stack.app.store.findByMemberId(member);
+    await stack.control('POST', `/_emulator/portals/${member}/expire-tokens`);
+    const client = await stack.app.clients.forPortal(portal!.id);
+    await expect(client.call('profile')).rejects.toThrow(/PAYMENT_REQUIRED/);
+    expect(await stack.app.store.findByMemberId(member)).toMatchObject({ state: 'needs_reauth', stateReason: expect.stringContaining('PAYMENT_REQUIRED') });
+    await stack.control('PUT', `/_emulator/portals/${member}/apps/${stack.clientId}/payment`, { status: 'P', expired: false, days: 30 });
+    await stack.install(member, 'headless');
   });
 
   it("a user of portal B sees none of portal A's calls, and a token of A does not open B", async () => {

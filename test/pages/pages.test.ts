@@ -48,9 +48,15 @@ describe("the app's pages in the Bitrix24 frame", () => {
     await page.goto(`${originOf(portalA)}/marketplace/robot-settings/${stack.clientId}/${templateId}/${activity}/?user=1&lang=${lang}&theme=${theme}`);
     return { page, frame: await appFrame(page, `${stack.appUrl}/placement/start_workflow`) };
   };
+  // A click that lands while a closing slideover still covers the tabs is lost: click again until
+  // the view is there (a condition, not a pause).
   const tab = async (frame: Frame, name: Tab) => {
-    await frame.locator('#tabs [role="tab"]').nth(TABS.indexOf(name)).click();
-    await frame.waitForSelector(`main[data-view="${name}"]`);
+    const view = frame.locator(`main[data-view="${name}"]`);
+    await waitFor(async () => {
+      await frame.locator('#tabs [role="tab"]').nth(TABS.indexOf(name)).click({ timeout: 5_000 });
+      await view.waitFor({ state: 'visible', timeout: 2_000 });
+      return true;
+    }, 30_000, `the ${name} tab`);
   };
   /** Picks in the portal's dialog (the emulator's stand-in for the user and CRM dialogs). */
   const pickInPortal = async (page: Page, ids: string[], search?: string) => {

@@ -98,10 +98,10 @@ export const appMethods: Record<string, MethodDefinition> = {
         ID: 1,
         CODE: app.application.code,
         VERSION: app.installation.version,
-        STATUS: 'L',
+        STATUS: app.installation.payment?.status ?? 'L',
         INSTALLED: app.installation.installFinished,
-        PAYMENT_EXPIRED: 'N',
-        DAYS: null,
+        PAYMENT_EXPIRED: app.installation.payment?.expired ? 'Y' : 'N',
+        DAYS: app.installation.payment?.days ?? null,
         LANGUAGE_ID: call.portal.languageId,
         LICENSE: license,
       };
