@@ -8,7 +8,7 @@ import { AjaxError, ApiVersion, B24OAuth, type AjaxResult } from '@bitrix24/b24j
 import type { Logger } from 'pino';
 import qs from 'qs';
 import type { BatchOutcome, PortalRest } from '../robots/definition.ts';
-import type { OAuthSettings } from './oauth-refresh.ts';
+import type { FreshTokens, OAuthSettings } from './oauth-refresh.ts';
 import type { PortalCache } from './portal-cache.ts';
 import type { PortalRecord, PortalStore, PortalTokens } from './portal-store.ts';
 import type { RateBudget } from './rate-budget.ts';
@@ -41,6 +41,7 @@ export class PortalCallError extends Error {
 const BATCH_LIMIT = 50;
 const STALE_401_WINDOW_MS = 30_000;
 const AUTH_ERRORS = ['expired_token', 'invalid_token'];
+const REDIRECTS = [301, 302, 303, 307, 308];
 
 export interface PortalClientDeps {
   store: PortalStore;
@@ -64,7 +65,12 @@ export class PortalClient implements PortalRest {
   constructor(
     readonly portal: PortalRecord,
     tokens: PortalTokens,
-    private readonly deps: PortalClientDeps & { onUnavailable?: (portalId: number) => void; userSession?: boolean },
+    private readonly deps: PortalClientDeps & {
+      onUnavailable?: (portalId: number) => void;
+      /** the OAuth server's answer to a refresh: it names the portal's address */
+      onAddress?: (portal: PortalRecord, answer: FreshTokens) => void;
+      userSession?: boolean;
+    },
   ) {
     this.tokens = tokens;
     this.userSession = deps.userSession === true;
@@ -107,12 +113,37 @@ export class PortalClient implements PortalRest {
       // A 401 for a request sent before this client adopted its current token is stale: the SDK
       // coalesces only refreshes in flight, so without this a burst would refresh again.
       if (!this.distrustCurrent && Date.now() - this.adoptedAt < STALE_401_WINDOW_MS) return this.refreshAnswer(this.tokens);
-      const fresh = await refreshOncePerPortal(deps.store, deps.oauth, portal.id, this.tokens.accessToken, () =>
-        deps.logger.info({ portal: portal.memberId }, 'access token refreshed'),
-      );
-      this.adopt(fresh);
+      const fresh = await this.refresh();
       return this.refreshAnswer(fresh);
     });
+    // A portal whose address changed answers 302 to the new one (docs
+    // settings/how-to-call-rest-api/change-domen.md). Following it would re-send the token to
+    // wherever a Location header points; instead the redirect surfaces, and the OAuth server —
+    // the only source of a portal's address we trust — is asked (see moved()).
+    this.b24.getHttpClient(ApiVersion.v2).ajaxClient.defaults.maxRedirects = 0;
+  }
+
+  /** One refresh through the shared path; the answer's client_endpoint is the portal's address now. */
+  private async refresh(): Promise<PortalTokens> {
+    const { portal, deps } = this;
+    const fresh = await refreshOncePerPortal(deps.store, deps.oauth, portal.id, this.tokens.accessToken, (answer) => {
+      deps.logger.info({ portal: portal.memberId }, 'access token refreshed');
+      deps.onAddress?.(portal, answer);
+    });
+    this.adopt(fresh);
+    return fresh;
+  }
+
+  /**
+   * The portal answered with a redirect: it has a new address. One refresh asks the OAuth server
+   * for it (and records it); this client, bound to the old one, is dropped, so the caller's retry
+   * (the job queue, the answer flush, the page's next request) goes to the new address.
+   */
+  private async moved(method: string, status: number): Promise<never> {
+    this.deps.logger.info({ portal: this.portal.memberId, method, status }, 'the portal answered with a redirect: asking the OAuth server for its address');
+    if (!this.userSession) await this.refresh();
+    this.deps.onUnavailable?.(this.portal.id);
+    throw new PortalCallError(method, 'PORTAL_MOVED', 'the portal has a new address; the request is to be sent again there', 503);
   }
 
   private tokens: PortalTokens;
@@ -209,6 +240,7 @@ export class PortalClient implements PortalRest {
       try {
         return await this.requestOnce<T>(method, params);
       } catch (error) {
+        if (error instanceof PortalCallError && REDIRECTS.includes(error.status)) return this.moved(method, error.status);
         if (this.userSession || attempt >= 2 || !(error instanceof PortalCallError) || !AUTH_ERRORS.includes(error.code)) throw error;
       } finally {
         this.distrustCurrent = false;
@@ -323,6 +355,26 @@ export class PortalClients {
     const tokens = await this.deps.store.readTokens(portalId);
     if (!tokens) throw new PortalUnavailableError('the portal has no tokens');
     // A portal that became unavailable fails fast from now on: the next lookup reads its state.
-    return new PortalClient(portal, tokens, { ...this.deps, onUnavailable: (id) => this.forget(id) });
+    return new PortalClient(portal, tokens, {
+      ...this.deps,
+      onUnavailable: (id) => this.forget(id),
+      onAddress: (known, answer) => void this.followAddress(known, answer),
+    });
+  }
+
+  /**
+   * The OAuth server names the portal's REST endpoint in every refresh answer. When that is not
+   * the one we use, the portal has moved: record it (the same member id only) and drop the client
+   * bound to the old address.
+   */
+  private async followAddress(known: PortalRecord, answer: FreshTokens): Promise<void> {
+    if (answer.memberId !== known.memberId || !answer.clientEndpoint || answer.clientEndpoint === known.clientEndpoint) return;
+    try {
+      const moved = await this.deps.store.adoptAddress(known.id, answer.clientEndpoint);
+      if (moved) this.deps.logger.info({ portal: known.memberId, from: known.domain, to: moved.domain }, 'the portal has a new address (named by the OAuth server)');
+    } catch (error) {
+      this.deps.logger.warn({ portal: known.memberId, err: error }, 'the portal’s new address could not be recorded');
+    }
+    this.forget(known.id);
   }
 }

@@ -89,6 +89,22 @@ export class PortalStore {
     return withoutSecrets(portal);
   }
 
+  /**
+   * The portal's new REST endpoint, as the OAuth server named it (never from a request). Its
+   * domain is the endpoint's host. Null when the endpoint is not an http(s) URL.
+   */
+  async adoptAddress(portalId: number, clientEndpoint: string): Promise<PortalRecord | null> {
+    let url: URL;
+    try {
+      url = new URL(clientEndpoint);
+    } catch {
+      return null;
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+    const portal = await this.prisma.portal.update({ where: { id: portalId }, data: { clientEndpoint, domain: url.host } });
+    return withoutSecrets(portal);
+  }
+
   /** The portal, if the presented application_token matches its stored one (one query, constant-time compare). */
   async findAuthenticated(memberId: string, presented: unknown): Promise<PortalRecord | null> {
     const portal = await this.prisma.portal.findUnique({ where: { memberId } });
