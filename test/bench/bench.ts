@@ -7,24 +7,17 @@
  *     answer batching.
  * The last line is one JSON object with every figure, so runs can be compared.
  */
-import { randomBytes } from 'node:crypto';
-import { buildServer } from '../../src/server.ts';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { createLogger } from '../../src/logger.ts';
+import { registerFormBodies } from '../../src/server.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { freePort, waitFor } from '../support/process.ts';
+import { autocannon } from './autocannon.ts';
 
-const ACK_CALLS = Number(process.env.BENCH_ACK_CALLS ?? 3000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ACK_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ACK_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const HIGH_LOAD = Number(process.env.BENCH_HIGH_LOAD ?? 300);
 const RATE_LIMITED_CALLS = Number(process.env.BENCH_RATE_LIMITED_CALLS ?? 100);
-
-interface LoadFigures {
-  requests: number;
-  perSecond: number;
-  p50ms: number;
-  p99ms: number;
-  errors: number;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -32,26 +25,35 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
-async function load(url: string, bodies: () => string, total: number, concurrency: number): Promise<LoadFigures> {
-  const latencies: number[] = [];
-  let errors = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next += 1;
-        const t0 = performance.now();
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: bodies() });
-        await response.arrayBuffer();
-        latencies.push(performance.now() - t0);
-        if (response.status !== 200) errors += 1;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { requests: total, perSecond: Math.round(total / elapsed), p50ms: round(percentile(latencies, 50)), p99ms: round(percentile(latencies, 99)), errors };
+/** The body the queue server sends; autocannon replaces each [<id>] per request (a fresh event token). */
+function callBody(member: string, applicationToken: string): string {
+  return new URLSearchParams({
+    workflow_id: 'bench-[<id>]',
+    code: 'hash_value',
+    'document_id[0]': 'crm',
+    'document_id[1]': 'CCrmDocumentDeal',
+    'document_id[2]': 'DEAL_1',
+    'document_type[0]': 'crm',
+    'document_type[1]': 'CCrmDocumentDeal',
+    'document_type[2]': 'DEAL',
+    event_token: 'bench-[<id>]',
+    'properties[value]': 'benchmark',
+    'properties[algorithm]': 'sha256',
+    use_subscription: 'Y',
+    timeout_duration: '0',
+    ts: String(Math.floor(Date.now() / 1000)),
+    'auth[member_id]': member,
+    'auth[application_token]': applicationToken,
+    'auth[domain]': 'bench.example',
+  })
+    .toString()
+    .replaceAll('%5B%3Cid%3E%5D', '[<id>]');
+}
+
+/** CPU time of this process (the app's) per acknowledged call, in ms. */
+function cpuMsPer(before: NodeJS.CpuUsage, calls: number): number {
+  const used = process.cpuUsage(before);
+  return calls === 0 ? 0 : round((used.user + used.system) / 1000 / calls);
 }
 
 async function acknowledgement() {
@@ -59,44 +61,37 @@ async function acknowledgement() {
   try {
     const member = stack.memberId(0);
     const { applicationToken } = await stack.install(member, 'headless');
-    const callBody = () =>
-      new URLSearchParams({
-        workflow_id: randomBytes(8).toString('hex'),
-        code: 'hash_value',
-        'document_id[0]': 'crm',
-        'document_id[1]': 'CCrmDocumentDeal',
-        'document_id[2]': 'DEAL_1',
-        'document_type[0]': 'crm',
-        'document_type[1]': 'CCrmDocumentDeal',
-        'document_type[2]': 'DEAL',
-        event_token: randomBytes(24).toString('hex'),
-        'properties[value]': 'benchmark',
-        'properties[algorithm]': 'sha256',
-        use_subscription: 'Y',
-        timeout_duration: '0',
-        ts: String(Math.floor(Date.now() / 1000)),
-        'auth[member_id]': member,
-        'auth[application_token]': applicationToken,
-        'auth[domain]': 'bench.example',
-      }).toString();
+    const body = callBody(member, applicationToken);
 
-    const empty = await buildServer({
-      logger: createLogger('warn'),
-      notReady: async () => null,
-      routes: async (app) => {
-        app.post('/empty', async () => ({ result: 'ok' }));
-      },
-    });
+    // The empty route lives in this process (the app's), beside the app's server, with the same parser.
+    const empty = Fastify({ loggerInstance: createLogger('warn') as FastifyBaseLogger });
+    await registerFormBodies(empty);
+    empty.post('/empty', async () => ({ result: 'ok' }));
     const port = await freePort();
     await empty.listen({ port, host: '127.0.0.1' });
-    // Warm both up before measuring.
-    await load(`http://127.0.0.1:${port}/empty`, callBody, 200, 8);
-    await load(`${stack.appUrl}/handlers/hash_value`, callBody, 200, 8);
-    const emptyFigures = await load(`http://127.0.0.1:${port}/empty`, callBody, ACK_CALLS, CONCURRENCY);
-    const handlerFigures = await load(`${stack.appUrl}/handlers/hash_value`, callBody, ACK_CALLS, CONCURRENCY);
+    const emptyUrl = `http://127.0.0.1:${port}/empty`;
+    const handlerUrl = `${stack.appUrl}/handlers/hash_value`;
+    const run = (url: string, durationSeconds = ACK_SECONDS) => autocannon({ url, body, connections: ACK_CONNECTIONS, durationSeconds });
+    // Warm both up (JIT, connections, prepared statements) before measuring.
+    await run(emptyUrl, 2);
+    await run(handlerUrl, 2);
+    const emptyFigures = await run(emptyUrl);
+    const prisma = stack.database.db.prisma;
+    const lastBefore = (await prisma.handlerCall.aggregate({ _max: { id: true } }))._max.id ?? 0n;
+    const cpu = process.cpuUsage();
+    const handlerFigures = await run(handlerUrl);
+    const cpuMsPerCall = cpuMsPer(cpu, handlerFigures.ok2xx);
     await empty.close();
-    const stored = await stack.database.db.prisma.handlerCall.count();
-    return { handler: handlerFigures, empty: emptyFigures, stored };
+    // A 2xx is a stored call with its job: count both among the calls of the measured run.
+    const [counts] = await prisma.$queryRawUnsafe<Array<{ stored: bigint; with_job: bigint }>>(
+      `SELECT count(*) AS stored,
+              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = 'robot-calls' AND j.data->>'callId' = c.id::text)) AS with_job
+       FROM handler_calls c WHERE c.id > $1`,
+      lastBefore,
+    );
+    const stored = Number(counts!.stored);
+    const storedWithJob = Number(counts!.with_job);
+    return { handler: { ...handlerFigures, cpuMsPerCall }, empty: emptyFigures, stored, storedWithJob, ratio: round((handlerFigures.perSecond / emptyFigures.perSecond) * 100) / 100 };
   } finally {
     await stack.stop();
   }
@@ -177,15 +172,28 @@ async function rateLimitedPortal(answerBatchSize: number) {
   }
 }
 
-const ack = await acknowledgement();
-console.log(`durable acknowledgement: ${ack.handler.perSecond} calls/s, p50 ${ack.handler.p50ms} ms, p99 ${ack.handler.p99ms} ms (${ack.handler.requests} calls, ${CONCURRENCY} at once, ${ack.stored} stored, ${ack.handler.errors} errors)`);
-console.log(`empty Fastify route:     ${ack.empty.perSecond} req/s,   p50 ${ack.empty.p50ms} ms, p99 ${ack.empty.p99ms} ms (same bodies, same run)`);
-const latency = await eventSendLatency();
-console.log(`call → event.send, low load:  p50 ${latency.low.p50ms} ms, p99 ${latency.low.p99ms} ms (${latency.low.calls} calls one at a time)`);
-console.log(`call → event.send, high load: p50 ${latency.high.p50ms} ms, p99 ${latency.high.p99ms} ms (${latency.high.calls} at once, ${latency.high.completionsPerSecond} completions/s)`);
-const batched = await rateLimitedPortal(50);
-console.log(`rate-limited portal (2 req/s), batched answers:   ${batched.completionsPerSecond} completions/s (${batched.calls} in ${batched.seconds} s, ${batched.portal503s} portal 503s)`);
-const unbatched = await rateLimitedPortal(1);
-console.log(`rate-limited portal (2 req/s), one answer a call: ${unbatched.completionsPerSecond} completions/s (${unbatched.calls} in ${unbatched.seconds} s, ${unbatched.portal503s} portal 503s)`);
-console.log(JSON.stringify({ acknowledgement: ack.handler, emptyRoute: ack.empty, callToEventSend: latency, rateLimited: { batched, unbatched }, at: new Date().toISOString() }));
+/** BENCH_ONLY=ack,latency,rate picks sections (default: all). */
+const only = new Set((process.env.BENCH_ONLY ?? 'ack,latency,rate').split(','));
+const figures: Record<string, unknown> = {};
+if (only.has('ack')) {
+  const ack = await acknowledgement();
+  console.log(`durable acknowledgement: ${ack.handler.perSecond} calls/s, p50 ${ack.handler.p50ms} ms, p99 ${ack.handler.p99ms} ms (autocannon, ${ACK_CONNECTIONS} connections, ${ACK_SECONDS} s; ${ack.handler.ok2xx} 2xx, ${ack.stored} stored, ${ack.storedWithJob} with their job, ${ack.handler.non2xx} non-2xx, ${ack.handler.errors} errors; ${ack.handler.cpuMsPerCall} ms app CPU a call)`);
+  console.log(`empty Fastify route:     ${ack.empty.perSecond} req/s, p50 ${ack.empty.p50ms} ms, p99 ${ack.empty.p99ms} ms (same body parser, same process, same run)`);
+  console.log(`acknowledgement / empty route: ${ack.ratio}`);
+  Object.assign(figures, { acknowledgement: { ...ack.handler, stored: ack.stored, storedWithJob: ack.storedWithJob }, emptyRoute: ack.empty, ratio: ack.ratio });
+}
+if (only.has('latency')) {
+  const latency = await eventSendLatency();
+  console.log(`call → event.send, low load:  p50 ${latency.low.p50ms} ms, p99 ${latency.low.p99ms} ms (${latency.low.calls} calls one at a time)`);
+  console.log(`call → event.send, high load: p50 ${latency.high.p50ms} ms, p99 ${latency.high.p99ms} ms (${latency.high.calls} at once, ${latency.high.completionsPerSecond} completions/s)`);
+  figures.callToEventSend = latency;
+}
+if (only.has('rate')) {
+  const batched = await rateLimitedPortal(50);
+  console.log(`rate-limited portal (2 req/s), batched answers:   ${batched.completionsPerSecond} completions/s (${batched.calls} in ${batched.seconds} s, ${batched.portal503s} portal 503s)`);
+  const unbatched = await rateLimitedPortal(1);
+  console.log(`rate-limited portal (2 req/s), one answer a call: ${unbatched.completionsPerSecond} completions/s (${unbatched.calls} in ${unbatched.seconds} s, ${unbatched.portal503s} portal 503s)`);
+  figures.rateLimited = { batched, unbatched };
+}
+console.log(JSON.stringify({ ...figures, at: new Date().toISOString() }));
 process.exit(0);
