@@ -29,6 +29,7 @@ import { handlerRoute } from './robots/handler-route.ts';
 import { syncRegistration } from './robots/registration.ts';
 import { AnswerSender } from './runtime/answers.ts';
 import { Executor } from './runtime/executor.ts';
+import { createCallIntake } from './runtime/intake.ts';
 import { startQueue } from './runtime/queue.ts';
 import { startWorkers } from './runtime/workers.ts';
 
@@ -66,6 +67,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
   const clients = new PortalClients({ store, oauth, budget, logger });
   const catalog = await loadCatalog();
   const boss = await startQueue(db, logger);
+  const intake = await createCallIntake(db, logger);
   const base = settings.appBaseUrl.replace(/\/+$/, '');
 
   const syncPortal = async (portalId: number) => {
@@ -109,7 +111,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
     async routes(app) {
       await app.register(installRoute, { installer, bx24Url: settings.bx24Url });
       await app.register(eventsRoute, { installer, store });
-      await app.register(handlerRoute, { prisma: db.prisma, store, boss, catalog });
+      await app.register(handlerRoute, { intake, store, catalog, logger });
       await app.register(registrationRoute, { auth: frameAuth, syncPortal });
       await app.register(statusRoute, { auth: frameAuth, clients, catalog });
       await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma, boss });
@@ -120,6 +122,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
     async stop() {
       await stopWorkers();
       await boss.stop({ graceful: true, timeout: 20_000 });
+      await intake.close();
     },
   };
 }

@@ -78,9 +78,16 @@ async function acknowledgement() {
     const emptyFigures = await run(emptyUrl);
     const prisma = stack.database.db.prisma;
     const lastBefore = (await prisma.handlerCall.aggregate({ _max: { id: true } }))._max.id ?? 0n;
+    const commits = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // statistics reach pg_stat_database within a second
+      const [row] = await prisma.$queryRawUnsafe<Array<{ n: bigint }>>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
+      return Number(row!.n);
+    };
+    const commitsBefore = await commits();
     const cpu = process.cpuUsage();
     const handlerFigures = await run(handlerUrl);
     const cpuMsPerCall = cpuMsPer(cpu, handlerFigures.ok2xx);
+    const commitsPerCall = round(((await commits()) - commitsBefore) / Math.max(1, handlerFigures.ok2xx) * 100) / 100;
     await empty.close();
     // A 2xx is a stored call with its job: count both among the calls of the measured run.
     const [counts] = await prisma.$queryRawUnsafe<Array<{ stored: bigint; with_job: bigint }>>(
@@ -91,7 +98,7 @@ async function acknowledgement() {
     );
     const stored = Number(counts!.stored);
     const storedWithJob = Number(counts!.with_job);
-    return { handler: { ...handlerFigures, cpuMsPerCall }, empty: emptyFigures, stored, storedWithJob, ratio: round((handlerFigures.perSecond / emptyFigures.perSecond) * 100) / 100 };
+    return { handler: { ...handlerFigures, cpuMsPerCall, commitsPerCall }, empty: emptyFigures, stored, storedWithJob, ratio: round((handlerFigures.perSecond / emptyFigures.perSecond) * 100) / 100 };
   } finally {
     await stack.stop();
   }
@@ -177,7 +184,7 @@ const only = new Set((process.env.BENCH_ONLY ?? 'ack,latency,rate').split(','));
 const figures: Record<string, unknown> = {};
 if (only.has('ack')) {
   const ack = await acknowledgement();
-  console.log(`durable acknowledgement: ${ack.handler.perSecond} calls/s, p50 ${ack.handler.p50ms} ms, p99 ${ack.handler.p99ms} ms (autocannon, ${ACK_CONNECTIONS} connections, ${ACK_SECONDS} s; ${ack.handler.ok2xx} 2xx, ${ack.stored} stored, ${ack.storedWithJob} with their job, ${ack.handler.non2xx} non-2xx, ${ack.handler.errors} errors; ${ack.handler.cpuMsPerCall} ms app CPU a call)`);
+  console.log(`durable acknowledgement: ${ack.handler.perSecond} calls/s, p50 ${ack.handler.p50ms} ms, p99 ${ack.handler.p99ms} ms (autocannon, ${ACK_CONNECTIONS} connections, ${ACK_SECONDS} s; ${ack.handler.ok2xx} 2xx, ${ack.stored} stored, ${ack.storedWithJob} with their job, ${ack.handler.non2xx} non-2xx, ${ack.handler.errors} errors; ${ack.handler.cpuMsPerCall} ms app CPU and ${ack.handler.commitsPerCall} PostgreSQL commits a call)`);
   console.log(`empty Fastify route:     ${ack.empty.perSecond} req/s, p50 ${ack.empty.p50ms} ms, p99 ${ack.empty.p99ms} ms (same body parser, same process, same run)`);
   console.log(`acknowledgement / empty route: ${ack.ratio}`);
   Object.assign(figures, { acknowledgement: { ...ack.handler, stored: ack.stored, storedWithJob: ack.storedWithJob }, emptyRoute: ack.empty, ratio: ack.ratio });
