@@ -30,7 +30,7 @@ import { syncRegistration } from './robots/registration.ts';
 import { AnswerSender } from './runtime/answers.ts';
 import { Executor } from './runtime/executor.ts';
 import { createCallIntake } from './runtime/intake.ts';
-import { startQueue } from './runtime/queue.ts';
+import { DEFAULT_QUEUE_SETTINGS, startQueue } from './runtime/queue.ts';
 import { startWorkers } from './runtime/workers.ts';
 
 /** What the app needs of the configuration (see config.ts for each setting). */
@@ -95,10 +95,16 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
 
   const frameAuth = new FrameAuth(store);
   const executor = new Executor({ prisma: db.prisma, boss, clients, catalog, logger });
-  const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger, batchSize: settings.answerBatchSize ?? 50 });
+  const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger, batchSize: settings.answerBatchSize ?? 50, budget });
   const stopWorkers =
     settings.workerConcurrency > 0
-      ? await startWorkers(boss, executor, answers, { callConcurrency: settings.workerConcurrency, answerConcurrency: 2 })
+      ? await startWorkers(boss, db, executor, answers, {
+          callConcurrency: settings.workerConcurrency,
+          // Half a process's slots at most for one portal: one that hangs leaves the rest to the others.
+          perPortalCalls: Math.max(1, Math.ceil(settings.workerConcurrency / 2)),
+          answerConcurrency: 4,
+          heartbeatSeconds: DEFAULT_QUEUE_SETTINGS.heartbeatSeconds,
+        }, logger)
       : async () => {};
 
   return {

@@ -55,8 +55,9 @@ export const INTAKE_POOL_SIZE = 2;
 const MAX_BATCH = 200;
 
 function acceptStatement(jobTable: string): string {
-  // The job columns and values are those pg-boss's plans.insertJobs fills for a send() without
-  // options: everything from the queue's own settings, runnable now. Rows are inserted in key
+  // The job columns and values are those pg-boss's plans.insertJobs fills for a send() with
+  // { group: { id: portal } }: everything else from the queue's own settings, runnable now. The
+  // group lets the workers cap the calls of one portal running at once (workers.ts). Rows are inserted in key
   // order so two statements carrying the same event tokens cannot deadlock.
   return `
     WITH input AS (
@@ -76,11 +77,11 @@ function acceptStatement(jobTable: string): string {
     ), job AS (
       INSERT INTO ${BOSS_SCHEMA}.${jobTable} (id, name, data, priority, start_after, created_on, expire_seconds, deletion_seconds,
                                  keep_until, retry_limit, retry_delay, retry_backoff, retry_delay_max, policy, dead_letter,
-                                 heartbeat_seconds, blocked, blocking, pending_dependencies)
+                                 heartbeat_seconds, blocked, blocking, pending_dependencies, group_id)
       SELECT gen_random_uuid(), q.name, jsonb_build_object('callId', call.id::text), 0, ${BOSS_SCHEMA}.job_now(), ${BOSS_SCHEMA}.job_now(),
              q.expire_seconds, q.deletion_seconds, ${BOSS_SCHEMA}.job_now() + q.retention_seconds * interval '1s',
              q.retry_limit, q.retry_delay, q.retry_backoff, q.retry_delay_max, q.policy, q.dead_letter,
-             q.heartbeat_seconds, false, false, 0
+             q.heartbeat_seconds, false, false, 0, call.portal_id::text
       FROM call JOIN ${BOSS_SCHEMA}.queue q ON q.name = $2
       RETURNING id
     ), woken AS (

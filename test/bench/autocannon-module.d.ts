@@ -10,6 +10,7 @@ declare module 'autocannon' {
     url: string;
     connections: number;
     duration: number;
+    amount?: number;
     requests: Request[];
   }
   export default function autocannon(options: Options): Promise<Record<string, unknown>>;

@@ -5,13 +5,14 @@
  */
 import autocannon from 'autocannon';
 
-const load = JSON.parse(process.argv[2] ?? '{}') as { url: string; body: string; connections: number; durationSeconds: number };
+const load = JSON.parse(process.argv[2] ?? '{}') as { url: string; body: string; connections: number; durationSeconds: number; amount?: number };
 let sequence = 0;
 const prefix = `${process.pid}-${Date.now()}`;
 const result = await autocannon({
   url: load.url,
   connections: load.connections,
   duration: load.durationSeconds,
+  ...(load.amount ? { amount: load.amount } : {}),
   requests: [
     {
       method: 'POST',

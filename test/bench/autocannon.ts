@@ -12,6 +12,8 @@ export interface HttpLoad {
   body: string;
   connections: number;
   durationSeconds: number;
+  /** stop after this many requests instead (durationSeconds is then ignored) */
+  amount?: number;
 }
 
 export interface HttpFigures {

@@ -13,11 +13,19 @@ import { registerFormBodies } from '../../src/server.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { freePort, waitFor } from '../support/process.ts';
 import { autocannon } from './autocannon.ts';
+import { readFileSync } from 'node:fs';
+import { buildEmulator } from '../../src/emulator/server.ts';
+import { freshDatabase } from '../support/db.ts';
+import { installOn, startCluster } from '../reliability/harness.ts';
 
 const ACK_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ACK_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const HIGH_LOAD = Number(process.env.BENCH_HIGH_LOAD ?? 300);
-const RATE_LIMITED_CALLS = Number(process.env.BENCH_RATE_LIMITED_CALLS ?? 100);
+const RATE_LIMITED_CALLS = Number(process.env.BENCH_RATE_LIMITED_CALLS ?? 2000);
+const UNBATCHED_CALLS = Number(process.env.BENCH_UNBATCHED_CALLS ?? 100);
+const FAIR_PORTALS = 50;
+const FAIR_CALLS_PER_PORTAL = Number(process.env.BENCH_FAIR_CALLS ?? 6);
+const RSS_CALLS = Number(process.env.BENCH_RSS_CALLS ?? 100_000);
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -149,7 +157,7 @@ async function eventSendLatency() {
   }
 }
 
-async function rateLimitedPortal(answerBatchSize: number) {
+async function rateLimitedPortal(answerBatchSize: number, calls: number) {
   const stack = await startStack({
     emulator: { portals: 1, rateLimit: { drainPerSec: 2, maxBurst: 50 } },
     workerConcurrency: 8,
@@ -166,21 +174,88 @@ async function rateLimitedPortal(answerBatchSize: number) {
     const portal = stack.emulator.state.portals.get(member)!;
     const t0 = performance.now();
     const ids = await Promise.all(
-      Array.from({ length: RATE_LIMITED_CALLS }, async () =>
+      Array.from({ length: calls }, async () =>
         (await stack.control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', 'DEAL_1'] })).id,
       ),
     );
     await waitFor(async () => ids.every((id) => portal.workflows.instances.get(id)?.status === 'completed'), 300_000, 'rate-limited completions');
     const seconds = (performance.now() - t0) / 1000;
     const stats = (await stack.control<Record<string, { byStatus: Record<string, number> }>>('GET', '/_emulator/stats'))[member];
-    return { calls: RATE_LIMITED_CALLS, seconds: round(seconds), completionsPerSecond: round(RATE_LIMITED_CALLS / seconds), portal503s: stats?.byStatus['503'] ?? 0 };
+    return { calls, seconds: round(seconds), completionsPerSecond: round(calls / seconds), portal503s: stats?.byStatus['503'] ?? 0 };
   } finally {
     await stack.stop();
   }
 }
 
-/** BENCH_ONLY=ack,latency,rate picks sections (default: all). */
-const only = new Set((process.env.BENCH_ONLY ?? 'ack,latency,rate').split(','));
+/**
+ * Fairness: 50 healthy portals' call → event.send, alone and beside one portal whose REST hangs
+ * (the emulator delays its every request) and whose calls need its REST.
+ */
+async function fairness() {
+  const stack = await startStack({
+    emulator: { portals: FAIR_PORTALS + 1, rateLimit: { drainPerSec: 100, maxBurst: 1000 } },
+    workerConcurrency: 8,
+    logLevel: 'warn',
+    rateLimit: { drainPerSec: 100, capacity: 500 },
+  });
+  try {
+    const members = Array.from({ length: FAIR_PORTALS + 1 }, (_, i) => stack.memberId(i));
+    const [hanging, ...healthy] = members as [string, ...string[]];
+    for (const member of members) await stack.install(member, 'headless');
+    const templates = new Map<string, number>();
+    for (const member of healthy) templates.set(member, await stack.templateWith(member, [{ code: 'hash_value', name: 'Hash', properties: { value: 'x' } }]));
+    const hangingTemplate = await stack.templateWith(hanging, [{ code: 'find_user', name: 'Find', properties: { user: 'user_1' } }]);
+    const start = async (member: string, templateId: number) =>
+      (await stack.control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', 'DEAL_1'] })).id;
+
+    /** The healthy portals' calls, 25 a second, round robin; p50/p99 of call → event.send. */
+    const healthyRun = async () => {
+      const started: Array<[string, string]> = [];
+      for (let i = 0; i < FAIR_PORTALS * FAIR_CALLS_PER_PORTAL; i += 1) {
+        const member = healthy[i % FAIR_PORTALS]!;
+        started.push([member, await start(member, templates.get(member)!)]);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      const done = () => started.every(([m, id]) => stack.emulator.state.portals.get(m)!.workflows.instances.get(id)?.status === 'completed');
+      await waitFor(async () => done(), 180_000, 'the healthy portals’ workflows');
+      const ms = started.flatMap(([m, id]) => callToAnswer(stack, m, [id])).sort((a, b) => a - b);
+      return { calls: ms.length, p50ms: percentile(ms, 50), p99ms: percentile(ms, 99) };
+    };
+    const alone = await healthyRun();
+    await stack.control('POST', '/_emulator/faults', { method: '*', memberId: hanging, delayMs: 600_000 });
+    const hangingCalls = await Promise.all(Array.from({ length: 20 }, () => start(hanging, hangingTemplate)));
+    const besideHanging = await healthyRun();
+    await stack.control('DELETE', '/_emulator/faults');
+    return { alone, besideHanging, hangingCalls: hangingCalls.length, p99Ratio: round((besideHanging.p99ms / Math.max(1, alone.p99ms)) * 100) / 100 };
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** Resident memory of one app process (its own process: src/main.ts) after acknowledging RSS_CALLS calls. */
+async function memory() {
+  const emulator = await buildEmulator({ portals: 1 });
+  const emulatorUrl = await emulator.listen();
+  const database = await freshDatabase();
+  const cluster = await startCluster({ emulator, emulatorUrl, databaseUrl: database.url, processes: 1, env: { WORKER_CONCURRENCY: '0' } });
+  try {
+    const member = [...emulator.state.portals.keys()][0]!;
+    await installOn(emulator, cluster.clientId, [member]);
+    const applicationToken = emulator.state.portals.get(member)!.apps.get(cluster.clientId)!.applicationToken;
+    const instance = cluster.instances[0]!;
+    const rssMb = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${instance.run.child.pid}/status`, 'utf8'))![1]) / 1024);
+    const before = rssMb();
+    const load = await autocannon({ url: `http://127.0.0.1:${instance.port}/handlers/hash_value`, body: callBody(member, applicationToken), connections: ACK_CONNECTIONS, durationSeconds: 600, amount: RSS_CALLS });
+    return { calls: load.ok2xx, non2xx: load.non2xx, rssBeforeMb: before, rssAfterMb: rssMb() };
+  } finally {
+    await cluster.stop();
+    await emulator.close();
+    await database.drop();
+  }
+}
+
+/** BENCH_ONLY=ack,latency,rate,fair,rss picks sections (default: all). */
+const only = new Set((process.env.BENCH_ONLY ?? 'ack,latency,rate,fair,rss').split(','));
 const figures: Record<string, unknown> = {};
 if (only.has('ack')) {
   const ack = await acknowledgement();
@@ -196,11 +271,21 @@ if (only.has('latency')) {
   figures.callToEventSend = latency;
 }
 if (only.has('rate')) {
-  const batched = await rateLimitedPortal(50);
+  const batched = await rateLimitedPortal(50, RATE_LIMITED_CALLS);
   console.log(`rate-limited portal (2 req/s), batched answers:   ${batched.completionsPerSecond} completions/s (${batched.calls} in ${batched.seconds} s, ${batched.portal503s} portal 503s)`);
-  const unbatched = await rateLimitedPortal(1);
+  const unbatched = await rateLimitedPortal(1, UNBATCHED_CALLS);
   console.log(`rate-limited portal (2 req/s), one answer a call: ${unbatched.completionsPerSecond} completions/s (${unbatched.calls} in ${unbatched.seconds} s, ${unbatched.portal503s} portal 503s)`);
   figures.rateLimited = { batched, unbatched };
+}
+if (only.has('fair')) {
+  const fair = await fairness();
+  console.log(`fairness: ${FAIR_PORTALS} healthy portals' call → event.send p50 ${fair.alone.p50ms} ms, p99 ${fair.alone.p99ms} ms alone; p50 ${fair.besideHanging.p50ms} ms, p99 ${fair.besideHanging.p99ms} ms beside a portal whose REST hangs (${fair.hangingCalls} of its calls hanging); p99 ratio ${fair.p99Ratio}`);
+  figures.fairness = fair;
+}
+if (only.has('rss')) {
+  const rss = await memory();
+  console.log(`memory: one app process ${rss.rssBeforeMb} MB RSS before, ${rss.rssAfterMb} MB after acknowledging ${rss.calls} calls (${rss.non2xx} non-2xx)`);
+  figures.memory = rss;
 }
 console.log(JSON.stringify({ ...figures, at: new Date().toISOString() }));
 process.exit(0);
