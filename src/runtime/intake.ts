@@ -20,7 +20,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { hashApplicationToken } from '../portals/application-token.ts';
 import type { HandlerCallInput } from '../robots/handler-call.ts';
-import { QUEUES } from './queue.ts';
+import { BOSS_CHANNEL_SQL, QUEUES, jobInsertSql, queueTable } from './queue.ts';
 
 export type Intake =
   | { kind: 'stored'; callId: bigint; duplicate: boolean }
@@ -41,9 +41,6 @@ interface Row {
 
 type Run = <T extends object>(name: string, text: string, values: unknown[]) => Promise<T[]>;
 
-const BOSS_SCHEMA = 'pgboss';
-/** pg-boss's NOTIFY channel for a schema (plans.notifyChannelSql): its workers LISTEN on it. */
-const BOSS_CHANNEL = `('pgboss_' || left(encode(sha224('${BOSS_SCHEMA}'::bytea), 'hex'), 24))`;
 
 /**
  * Connections the acknowledgement path keeps for itself, per process: statements in flight at
@@ -74,18 +71,9 @@ function acceptStatement(jobTable: string): string {
       FROM input WHERE portal_id IS NOT NULL ORDER BY portal_id, event_token
       ON CONFLICT (portal_id, event_token) DO NOTHING
       RETURNING id, portal_id, event_token
-    ), job AS (
-      INSERT INTO ${BOSS_SCHEMA}.${jobTable} (id, name, data, priority, start_after, created_on, expire_seconds, deletion_seconds,
-                                 keep_until, retry_limit, retry_delay, retry_backoff, retry_delay_max, policy, dead_letter,
-                                 heartbeat_seconds, blocked, blocking, pending_dependencies, group_id)
-      SELECT gen_random_uuid(), q.name, jsonb_build_object('callId', call.id::text), 0, ${BOSS_SCHEMA}.job_now(), ${BOSS_SCHEMA}.job_now(),
-             q.expire_seconds, q.deletion_seconds, ${BOSS_SCHEMA}.job_now() + q.retention_seconds * interval '1s',
-             q.retry_limit, q.retry_delay, q.retry_backoff, q.retry_delay_max, q.policy, q.dead_letter,
-             q.heartbeat_seconds, false, false, 0, call.portal_id::text
-      FROM call JOIN ${BOSS_SCHEMA}.queue q ON q.name = $2
-      RETURNING id
+    ), job AS (${jobInsertSql(jobTable, { source: 'call', data: `jsonb_build_object('callId', call.id::text)`, queueParam: '$2', groupId: 'call.portal_id::text' })}
     ), woken AS (
-      SELECT pg_notify(${BOSS_CHANNEL}, $2) FROM job LIMIT 1
+      SELECT pg_notify(${BOSS_CHANNEL_SQL}, $2) FROM job LIMIT 1
     )
     SELECT input.i, input.portal_id, call.id AS call_id,
            (SELECT c.id FROM handler_calls c WHERE c.portal_id = input.portal_id AND c.event_token = input.event_token) AS existing_id,
@@ -126,7 +114,7 @@ export async function createCallIntake(db: { kind: 'postgres' | 'embedded'; conn
       (await pool.query<T & pg.QueryResultRow>({ name, text, values })).rows;
     close = () => pool.end();
   }
-  const statement = acceptStatement(await queueTable(run, QUEUES.calls));
+  const statement = acceptStatement(await queueTable((sql, queue) => run('queue-table', sql, [queue]), QUEUES.calls));
 
   const waiting: Pending[] = [];
   let inFlight = 0;
@@ -195,12 +183,4 @@ export async function createCallIntake(db: { kind: 'postgres' | 'embedded'; conn
     },
     close,
   };
-}
-
-/** The table pg-boss keeps a queue's jobs in (its own partition, unless the queue is unpartitioned). */
-async function queueTable(run: Run, queue: string): Promise<string> {
-  const [row] = await run<{ table_name: string }>('queue-table', `SELECT table_name FROM ${BOSS_SCHEMA}.queue WHERE name = $1`, [queue]);
-  const table = row?.table_name;
-  if (!table || !/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`pg-boss queue "${queue}" has no usable job table (${table ?? 'none'})`);
-  return table;
 }
