@@ -70,8 +70,8 @@ export const BOSS_CHANNEL_SQL = `('pgboss_' || left(encode(sha224('${BOSS_SCHEMA
  * SQL that inserts one job per row of `source` — the row pg-boss's own send() would insert
  * (plans.insertJobs), everything else from the queue's settings, runnable now — inside a caller's
  * statement, so the job commits with whatever that statement stores. `queueParam` is the
- * parameter holding the queue's name. ON CONFLICT DO NOTHING, as pg-boss: a singleton (stately)
- * queue already holding a job for the key keeps that one.
+ * parameter holding the queue's name. With a singleton key, ON CONFLICT DO NOTHING, as pg-boss: a
+ * singleton (stately) queue already holding a job for the key keeps that one.
  */
 export function jobInsertSql(jobTable: string, job: { source: string; data: string; queueParam: string; groupId?: string; singletonKey?: string }): string {
   return `
@@ -83,7 +83,7 @@ export function jobInsertSql(jobTable: string, job: { source: string; data: stri
              q.retry_limit, q.retry_delay, q.retry_backoff, q.retry_delay_max, q.policy, q.dead_letter,
              q.heartbeat_seconds, false, false, 0, ${job.groupId ?? 'NULL'}, ${job.singletonKey ?? 'NULL'}
       FROM ${job.source} JOIN ${BOSS_SCHEMA}.queue q ON q.name = ${job.queueParam}
-      ON CONFLICT DO NOTHING
+      ${job.singletonKey ? 'ON CONFLICT DO NOTHING' : ''}
       RETURNING id`;
 }
 
