@@ -115,6 +115,8 @@ export async function createCallIntake(db: { kind: 'postgres' | 'embedded'; conn
     close = () => pool.end();
   }
   const statement = acceptStatement(await queueTable((sql, queue) => run('queue-table', sql, [queue]), QUEUES.calls));
+  // Open the connections and prepare the statement on each now, not on the first calls.
+  await Promise.all(Array.from({ length: INTAKE_POOL_SIZE }, () => run('accept-calls', statement, ['[]', QUEUES.calls])));
 
   const waiting: Pending[] = [];
   let inFlight = 0;
