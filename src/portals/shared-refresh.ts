@@ -34,8 +34,10 @@ interface PortalRow {
 const FRESH_MARGIN_MS = 10_000;
 /** How long a refresh may hold the lease: longer than refreshTokens' own 30 s timeout. */
 const LEASE_MS = 45_000;
-/** How often a process waiting for another's refresh looks again. */
-const POLL_MS = 100;
+/** How soon a process waiting for another's refresh looks again: sooner first, then less often,
+ *  so a mass expiry (every portal at once, every process waiting) does not flood PostgreSQL. */
+const FIRST_POLL_MS = 100;
+const MAX_POLL_MS = 1_000;
 
 export async function refreshOncePerPortal(
   store: PortalStore,
@@ -47,6 +49,7 @@ export async function refreshOncePerPortal(
   const { prisma } = store;
   const owner = randomUUID();
   const giveUpAt = Date.now() + LEASE_MS + 15_000;
+  let pollMs = FIRST_POLL_MS;
   for (;;) {
     // Takes the lease if nobody holds it (or its holder outlived it), and reads the row either way.
     const [row] = await prisma.$queryRaw<PortalRow[]>`
@@ -74,7 +77,8 @@ export async function refreshOncePerPortal(
     }
     if (!row.claimed) {
       if (Date.now() > giveUpAt) throw new Error('token refresh: another process held the refresh lease too long');
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS + Math.random() * POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, pollMs * (0.5 + Math.random())));
+      pollMs = Math.min(MAX_POLL_MS, pollMs * 1.5);
       continue;
     }
 
