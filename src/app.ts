@@ -34,8 +34,9 @@ import { handlerRoute } from './robots/handler-route.ts';
 import { syncRegistration } from './robots/registration.ts';
 import { AnswerSender } from './runtime/answers.ts';
 import { Executor } from './runtime/executor.ts';
+import { createCallIntake } from './runtime/intake.ts';
 import { scheduleJournalPrune } from './runtime/journal-prune.ts';
-import { startQueue } from './runtime/queue.ts';
+import { DEFAULT_QUEUE_SETTINGS, startQueue } from './runtime/queue.ts';
 import { startWorkers } from './runtime/workers.ts';
 
 /** What the app needs of the configuration (see config.ts for each setting). */
@@ -79,6 +80,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
   const clients = new PortalClients({ store, oauth, budget, logger, journal, cache: new PortalCache(db.prisma) });
   const catalog = await loadCatalog();
   const boss = await startQueue(db, logger);
+  const intake = await createCallIntake(db, logger);
   const base = settings.appBaseUrl.replace(/\/+$/, '');
 
   const syncPortal = async (portalId: number) => {
@@ -108,10 +110,16 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
 
   const frameAuth = new FrameAuth(store, settings.appCode, journal);
   const executor = new Executor({ prisma: db.prisma, boss, clients, catalog, logger });
-  const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger, batchSize: settings.answerBatchSize ?? 50 });
+  const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger, batchSize: settings.answerBatchSize ?? 50, budget });
   const stopWorkers =
     settings.workerConcurrency > 0
-      ? await startWorkers(boss, executor, answers, { callConcurrency: settings.workerConcurrency, answerConcurrency: 2 })
+      ? await startWorkers(boss, db, executor, answers, {
+          callConcurrency: settings.workerConcurrency,
+          // Half a process's slots at most for one portal: one that hangs leaves the rest to the others.
+          perPortalCalls: Math.max(1, Math.ceil(settings.workerConcurrency / 2)),
+          answerConcurrency: 4,
+          heartbeatSeconds: DEFAULT_QUEUE_SETTINGS.heartbeatSeconds,
+        }, logger)
       : async () => {};
   const stopJournalPrune = await scheduleJournalPrune(
     boss,
@@ -130,7 +138,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
     async routes(app) {
       await app.register(installRoute, { installer, bx24Url: settings.bx24Url });
       await app.register(eventsRoute, { installer, store });
-      await app.register(handlerRoute, { prisma: db.prisma, store, boss, catalog });
+      await app.register(handlerRoute, { intake, store, catalog, logger });
       await app.register(registrationRoute, { auth: frameAuth, syncPortal });
       await app.register(statusRoute, { auth: frameAuth, clients, catalog });
       await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma, boss });
@@ -145,6 +153,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await stopWorkers();
       await stopJournalPrune();
       await boss.stop({ graceful: true, timeout: 20_000 });
+      await intake.close();
       await journal.stop();
     },
   };

@@ -18,13 +18,18 @@ export interface ServerDeps {
 /** Bounds on what one form body may unfold into: Bitrix24's deepest key is properties[NAME][i]. */
 export const FORM_LIMITS = { depth: 5, parameterLimit: 1000, arrayLimit: 100 } as const;
 
+/** Form bodies as Bitrix24 sends them; the bench's empty route registers the same parser. */
+export async function registerFormBodies(app: FastifyInstance): Promise<void> {
+  await app.register(formbody, { parser: (body) => qs.parse(body, { ...FORM_LIMITS, allowPrototypes: false }) });
+}
+
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
   });
-  await app.register(formbody, { parser: (body) => qs.parse(body, { ...FORM_LIMITS, allowPrototypes: false }) });
+  await registerFormBodies(app);
 
   // No answer of ours is ever to be read as another type than the one it declares.
   app.addHook('onSend', async (_request, reply) => {

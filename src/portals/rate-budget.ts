@@ -32,6 +32,22 @@ export class RateBudget {
     }
   }
 
+  /**
+   * Waits until `cost` requests would fit, without taking them: a caller that can still add to
+   * what it is about to send (the answer flush fills its batch) waits first, then fills.
+   */
+  async whenRoom(portalId: number, cost = 1): Promise<void> {
+    const { drainPerSec, capacity } = this.settings;
+    for (;;) {
+      const rows = await this.prisma.$queryRaw<Array<{ level: number }>>`
+        SELECT GREATEST(0, level - EXTRACT(EPOCH FROM (clock_timestamp() - updated_at)) * ${drainPerSec}::float8)::float8 AS level
+        FROM portal_rate_state WHERE portal_id = ${portalId}`;
+      const level = rows[0]?.level ?? 0;
+      if (level + cost <= capacity) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(10, Math.ceil(((level + cost - capacity) / drainPerSec) * 1000))));
+    }
+  }
+
   /** 0 when taken, else how long to wait before the bucket has room. */
   private async tryTake(portalId: number, cost: number): Promise<number> {
     const { drainPerSec, capacity } = this.settings;

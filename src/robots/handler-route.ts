@@ -5,23 +5,30 @@
  * bizproc.event.send with a clear message instead of leaving the workflow waiting.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { PgBoss } from 'pg-boss';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Logger } from 'pino';
 import { authenticatePortalRequest } from '../portals/authenticate.ts';
 import type { PortalStore } from '../portals/portal-store.ts';
-import { acceptCall } from '../runtime/intake.ts';
+import type { CallIntake, Intake } from '../runtime/intake.ts';
 import type { Catalog } from './catalog.ts';
 import { parseHandlerCall } from './handler-call.ts';
 
 export interface HandlerRouteOptions {
-  prisma: PrismaClient;
+  intake: CallIntake;
   store: PortalStore;
-  boss: PgBoss;
   catalog: Catalog;
+  /** one line per stored call; Fastify's own per-request lines are off for this route */
+  logger: Logger;
 }
 
-export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app, { prisma, store, boss, catalog }) => {
-  app.post<{ Params: { code: string } }>('/handlers/:code', async (request, reply) => {
+const ROUTE_SCHEMA = {
+  params: { type: 'object', properties: { code: { type: 'string' } }, required: ['code'] },
+  response: {
+    200: { type: 'object', properties: { result: { type: 'string' }, call: { type: 'string' } }, required: ['result', 'call'] },
+  },
+} as const;
+
+export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app, { intake, store, catalog, logger }) => {
+  app.post<{ Params: { code: string } }>('/handlers/:code', { schema: ROUTE_SCHEMA, logLevel: 'warn' }, async (request, reply) => {
     const { code } = request.params;
     if (!catalog.has(code)) {
       return reply.code(404).send({ error: 'UNKNOWN_HANDLER', error_description: `no robot or action with code "${code.slice(0, 64)}"` });
@@ -30,34 +37,41 @@ export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app,
     if (!parsed.ok) {
       return reply.code(400).send({ error: 'INVALID_CALL', error_description: parsed.errors.join('; ') });
     }
-    let verdict;
+    const auth = parsed.call.auth;
+    const memberId = auth?.member_id;
+    const applicationToken = auth?.application_token;
+    let stored: Intake = { kind: 'unverified' };
     try {
-      verdict = await authenticatePortalRequest(store, parsed.call.auth);
+      if (typeof memberId === 'string' && memberId !== '' && memberId.length <= 64 && typeof applicationToken === 'string' && applicationToken !== '') {
+        stored = await intake.accept(memberId, applicationToken, parsed.call);
+      }
+      if (stored.kind === 'unverified') return await refusal(reply, store, auth, code);
     } catch (error) {
-      request.log.error({ code, workflow: parsed.call.workflowId, err: error }, 'handler call not checked: the database did not answer');
+      // Not stored, so not acknowledged: the portal hears "unavailable", never "accepted".
+      logger.error({ portal: typeof memberId === 'string' ? memberId.slice(0, 64) : undefined, code, workflow: parsed.call.workflowId, err: error }, 'handler call not stored');
       return notStored(reply);
     }
+    logger.info(
+      { portal: memberId, code, call: stored.callId.toString(), workflow: parsed.call.workflowId, duplicate: stored.duplicate },
+      stored.duplicate ? 'handler call already stored' : 'handler call stored',
+    );
+    return { result: 'accepted', call: stored.callId.toString() };
+  });
+
+  /** Nothing was stored: say why, as the slow path (the portal's row) tells. */
+  async function refusal(reply: FastifyReply, portals: PortalStore, auth: Record<string, unknown> | undefined, code: string) {
+    const verdict = await authenticatePortalRequest(portals, auth);
     if (!verdict.ok) {
-      request.log.warn({ code, reason: verdict.reason }, 'handler call refused');
+      logger.warn({ code, reason: verdict.reason }, 'handler call refused');
       return reply.code(401).send({ error: 'INVALID_APPLICATION_TOKEN', error_description: 'the call could not be authenticated' });
     }
     if (verdict.portal.state !== 'installed') {
       return reply.code(403).send({ error: 'PORTAL_NOT_INSTALLED', error_description: 'the application is not installed on this portal' });
     }
-    let intake;
-    try {
-      intake = await acceptCall(prisma, boss, verdict.portal.id, parsed.call);
-    } catch (error) {
-      // Not stored, so not acknowledged: the portal hears "unavailable", never "accepted".
-      request.log.error({ portal: verdict.portal.memberId, code, workflow: parsed.call.workflowId, err: error }, 'handler call not stored');
-      return notStored(reply);
-    }
-    request.log.info(
-      { portal: verdict.portal.memberId, code, call: intake.callId.toString(), workflow: parsed.call.workflowId, duplicate: intake.duplicate },
-      intake.duplicate ? 'handler call already stored' : 'handler call stored',
-    );
-    return { result: 'accepted', call: intake.callId.toString() };
-  });
+    // Verified now but not a moment ago (a reinstall in between): the portal may send it again.
+    logger.warn({ portal: verdict.portal.memberId, code }, 'handler call not stored: the portal changed while it was checked');
+    return notStored(reply);
+  }
 };
 
 function notStored(reply: FastifyReply) {

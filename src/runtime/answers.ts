@@ -8,6 +8,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { PortalCallError, type PortalClients } from '../portals/portal-client.ts';
+import type { RateBudget } from '../portals/rate-budget.ts';
 import { PortalUnavailableError } from '../portals/shared-refresh.ts';
 import { QUEUES, fromPrisma } from './queue.ts';
 
@@ -56,7 +57,7 @@ const WORKFLOW_GONE = '404';
 
 export class AnswerSender {
   constructor(
-    private readonly deps: { prisma: PrismaClient; boss: PgBoss; clients: PortalClients; logger: Logger; batchSize: number },
+    private readonly deps: { prisma: PrismaClient; boss: PgBoss; clients: PortalClients; logger: Logger; batchSize: number; budget?: RateBudget },
   ) {}
 
   /** Sends every due answer of a portal, up to batchSize (≤ 50) a batch, until none is left or the portal pushes back. */
@@ -64,12 +65,16 @@ export class AnswerSender {
     const { prisma } = this.deps;
     const log = this.deps.logger.child({ portalId });
     for (;;) {
-      const due = await prisma.pendingAnswer.findMany({
-        where: { portalId, notBefore: { lte: new Date() } },
-        orderBy: { id: 'asc' },
-        take: this.deps.batchSize,
-      });
+      const dueNow = () =>
+        prisma.pendingAnswer.findMany({ where: { portalId, notBefore: { lte: new Date() } }, orderBy: { id: 'asc' }, take: this.deps.batchSize });
+      let due = await dueNow();
       if (due.length === 0) return this.scheduleLater(portalId);
+      if (due.length < this.deps.batchSize && this.deps.budget) {
+        // A partial batch waits for the portal's budget to have room, and fills up meanwhile: a
+        // busy portal's requests then each carry a full batch instead of a few answers.
+        await this.deps.budget.whenRoom(portalId);
+        due = await dueNow();
+      }
       // Marked before the batch leaves: a row still marked at the next flush was out when the
       // process died or the database went away, and the portal may have taken it. Sending it
       // again is safe (the portal takes a repeated answer as a no-op); the mark says why it is.

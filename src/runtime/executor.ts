@@ -6,7 +6,7 @@
  */
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import type { HandlerCall, Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import type { HandlerCall, PrismaClient } from '../generated/prisma/client.ts';
 import { PortalCallError, type PortalClients } from '../portals/portal-client.ts';
 import { PortalUnavailableError } from '../portals/shared-refresh.ts';
 import type { Catalog } from '../robots/catalog.ts';
@@ -14,6 +14,7 @@ import { HandlerError, type RunContext } from '../robots/definition.ts';
 import { readDocumentRoles } from '../robots/document-roles.ts';
 import { coerceProperties, mentionsUserRole } from '../robots/properties.ts';
 import { enqueueAnswer } from './answers.ts';
+import { BOSS_CHANNEL_SQL, QUEUES, jobInsertSql, queueTable } from './queue.ts';
 
 export interface Attempt {
   callId: bigint;
@@ -111,35 +112,56 @@ export class Executor {
     }
   }
 
-  /** Records the outcome and queues the answer, once: a concurrent or repeated finish changes nothing. */
+  /**
+   * Records the outcome and queues the answer, once: a concurrent or repeated finish changes
+   * nothing. One statement: the call's outcome, its answer and the portal's flush job commit
+   * together (a flush job already waiting for the portal is kept, as pg-boss's stately send does).
+   */
   private async finish(call: HandlerCall, outcome: Outcome, log: Logger): Promise<void> {
-    const now = new Date();
-    await this.deps.prisma.$transaction(async (tx) => {
-      const error = outcome.kind === 'error' ? outcome.message : outcome.kind === 'timed_out' ? 'the workflow stopped waiting (timeout_duration) before the robot finished' : null;
-      const returnValues = outcome.kind === 'done' ? outcome.returnValues : outcome.kind === 'error' ? { ...outcome.returnValues, error: outcome.message } : null;
-      const waitsForAnswer = call.useSubscription && outcome.kind !== 'timed_out';
-      const claimed = await tx.handlerCall.updateMany({
-        where: { id: call.id, finishedAt: null },
-        data: {
-          finishedAt: now,
-          error,
-          returnValues: (returnValues ?? undefined) as Prisma.InputJsonValue | undefined,
-          status: outcome.kind === 'timed_out' ? 'timed_out' : waitsForAnswer ? 'running' : outcome.kind === 'done' ? 'answered' : 'failed',
-        },
-      });
-      if (claimed.count === 0 || !waitsForAnswer) return;
-      await enqueueAnswer(tx, this.deps.boss, {
-        portalId: call.portalId,
-        callId: call.id,
-        method: 'bizproc.event.send',
-        params: {
-          event_token: call.eventToken,
-          RETURN_VALUES: returnValues ?? {},
-          ...(outcome.kind === 'error' ? { LOG_MESSAGE: outcome.message } : {}),
-        },
-      });
-    });
+    const error = outcome.kind === 'error' ? outcome.message : outcome.kind === 'timed_out' ? 'the workflow stopped waiting (timeout_duration) before the robot finished' : null;
+    const returnValues = outcome.kind === 'done' ? outcome.returnValues : outcome.kind === 'error' ? { ...outcome.returnValues, error: outcome.message } : null;
+    const waitsForAnswer = call.useSubscription && outcome.kind !== 'timed_out';
+    const status = outcome.kind === 'timed_out' ? 'timed_out' : waitsForAnswer ? 'running' : outcome.kind === 'done' ? 'answered' : 'failed';
+    const answer = {
+      event_token: call.eventToken,
+      RETURN_VALUES: returnValues ?? {},
+      ...(outcome.kind === 'error' ? { LOG_MESSAGE: outcome.message } : {}),
+    };
+    await this.deps.prisma.$queryRawUnsafe(
+      await this.finishStatement(),
+      call.id,
+      new Date(),
+      error,
+      returnValues === null ? null : JSON.stringify(returnValues),
+      status,
+      JSON.stringify(answer),
+      waitsForAnswer,
+      QUEUES.answers,
+    );
     log.info({ outcome: outcome.kind, ...(outcome.kind === 'error' ? { reason: outcome.message } : {}) }, 'robot finished');
+  }
+
+  private finishSql: Promise<string> | null = null;
+
+  private finishStatement(): Promise<string> {
+    this.finishSql ??= queueTable((sql, queue) => this.deps.prisma.$queryRawUnsafe(sql, queue), QUEUES.answers).then(
+      (answersTable) => `
+        WITH finished AS (
+          UPDATE handler_calls SET finished_at = $2, error = $3, return_values = COALESCE($4::jsonb, return_values), status = $5::"CallStatus"
+          WHERE id = $1 AND finished_at IS NULL
+          RETURNING id, portal_id
+        ), answer AS (
+          INSERT INTO pending_answers (portal_id, call_id, method, params)
+          SELECT portal_id, id, 'bizproc.event.send', $6::jsonb FROM finished WHERE $7::boolean
+          RETURNING portal_id
+        ), job AS (${jobInsertSql(answersTable, { source: 'answer', data: `jsonb_build_object('portalId', answer.portal_id)`, queueParam: '$8', singletonKey: 'answer.portal_id::text' })}
+        ), woken AS (
+          SELECT pg_notify(${BOSS_CHANNEL_SQL}, $8) FROM job LIMIT 1
+        )
+        SELECT (SELECT count(*) FROM finished) AS finished, (SELECT count(*) FROM woken) AS woken`,
+    );
+    this.finishSql.catch(() => (this.finishSql = null));
+    return this.finishSql;
   }
 
   private async log(call: HandlerCall, message: string): Promise<void> {

@@ -1,35 +1,188 @@
 /**
- * Durable acknowledgement: the call row and its job commit in one transaction, and only then
- * does the handler endpoint answer 200. The same event_token twice is stored and run once.
+ * Durable acknowledgement in one round trip: one SQL statement checks the portal (member id,
+ * application token hash, installed), stores the call and inserts its pg-boss job — the row
+ * pg-boss's own send() would insert, so any process's pg-boss worker fetches it — and wakes the
+ * workers with the NOTIFY pg-boss would send. The statement commits as a whole or not at all, so
+ * the handler endpoint answers 200 only for a call stored with its job. The same event_token twice
+ * is stored and run once.
+ *
+ * The statement runs on connections of its own (a small pg.Pool, a named prepared statement):
+ * nothing else in the process (robots, refreshes, pages) can starve the acknowledgement path.
+ * Calls that arrive while every one of those connections is busy go out together in the next
+ * statement (group commit): one commit, one WAL flush for all of them, and each is answered once
+ * that commit is done. At low load a call goes out at once, alone. A statement that fails is
+ * tried again call by call, so one unstorable call never refuses its neighbours.
+ * The portal check is in the statement itself, so a token changed or a portal uninstalled a
+ * moment ago is seen at once by every process; there is no cache to go stale.
  */
-import type { PgBoss } from 'pg-boss';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { hashApplicationToken } from '../portals/application-token.ts';
 import type { HandlerCallInput } from '../robots/handler-call.ts';
-import { QUEUES, fromPrisma } from './queue.ts';
+import { BOSS_CHANNEL_SQL, QUEUES, jobInsertSql, queueTable } from './queue.ts';
 
-export type Intake = { callId: bigint; duplicate: boolean };
+export type Intake =
+  | { kind: 'stored'; callId: bigint; duplicate: boolean }
+  /** no installed portal with that member id and application token: nothing was stored */
+  | { kind: 'unverified' };
 
-export async function acceptCall(prisma: PrismaClient, boss: PgBoss, portalId: number, call: HandlerCallInput): Promise<Intake> {
-  // The workflow stops waiting timeout_duration seconds after the portal queued the call.
-  const deadline = call.timeoutSeconds > 0 ? new Date(((call.queuedAt ?? Date.now() / 1000) + call.timeoutSeconds) * 1000) : null;
-  return prisma.$transaction(async (tx) => {
-    const inserted = await tx.$queryRaw<Array<{ id: bigint }>>`
+export interface CallIntake {
+  accept(memberId: string, applicationToken: string, call: HandlerCallInput): Promise<Intake>;
+  close(): Promise<void>;
+}
+
+interface Row {
+  i: number;
+  portal_id: number | null;
+  call_id: string | bigint | null;
+  existing_id: string | bigint | null;
+}
+
+type Run = <T extends object>(name: string, text: string, values: unknown[]) => Promise<T[]>;
+
+
+/**
+ * Connections the acknowledgement path keeps for itself, per process: statements in flight at
+ * once. Two beat more here: a statement costs PostgreSQL about the same for 1 call as for 50, so
+ * fewer, fuller statements acknowledge more (measured: 2 → ~2,100-3,700/s, 4 → ~1,300/s, 8 → 500/s).
+ */
+export const INTAKE_POOL_SIZE = 2;
+/** Calls in one statement at most. */
+const MAX_BATCH = 200;
+
+function acceptStatement(jobTable: string): string {
+  // The job columns and values are those pg-boss's plans.insertJobs fills for a send() with
+  // { group: { id: portal } }: everything else from the queue's own settings, runnable now. The
+  // group lets the workers cap the calls of one portal running at once (workers.ts). Rows are inserted in key
+  // order so two statements carrying the same event tokens cannot deadlock.
+  return `
+    WITH input AS (
+      SELECT x.*, p.id AS portal_id
+      FROM jsonb_to_recordset($1::jsonb) AS x(i int, member_id text, token_hash text, code text, event_token text, workflow_id text,
+             document_id text[], document_type text[], properties jsonb, use_subscription boolean, timeout_seconds int,
+             auth_user_id int, deadline_at timestamptz)
+      LEFT JOIN portals p ON p.member_id = x.member_id AND p.application_token_hash = x.token_hash AND p.state = 'installed'
+    ), call AS (
       INSERT INTO handler_calls (portal_id, code, event_token, workflow_id, document_id, document_type, properties,
                                  use_subscription, timeout_seconds, auth_user_id, deadline_at)
-      VALUES (${portalId}, ${call.code}, ${call.eventToken}, ${call.workflowId}, ${call.documentId}::text[],
-              ${call.documentType ?? []}::text[], ${JSON.stringify(call.properties)}::jsonb, ${call.useSubscription},
-              ${call.timeoutSeconds}, ${call.authUserId}, ${deadline})
+      SELECT portal_id, code, event_token, workflow_id, document_id, document_type, properties,
+             use_subscription, timeout_seconds, auth_user_id, deadline_at
+      FROM input WHERE portal_id IS NOT NULL ORDER BY portal_id, event_token
       ON CONFLICT (portal_id, event_token) DO NOTHING
-      RETURNING id`;
-    const row = inserted[0];
-    if (!row) {
-      const existing = await tx.handlerCall.findUniqueOrThrow({
-        where: { portalId_eventToken: { portalId, eventToken: call.eventToken } },
-        select: { id: true },
-      });
-      return { callId: existing.id, duplicate: true };
+      RETURNING id, portal_id, event_token
+    ), job AS (${jobInsertSql(jobTable, { source: 'call', data: `jsonb_build_object('callId', call.id::text)`, queueParam: '$2', groupId: 'call.portal_id::text' })}
+    ), woken AS (
+      SELECT pg_notify(${BOSS_CHANNEL_SQL}, $2) FROM job LIMIT 1
+    )
+    SELECT input.i, input.portal_id, call.id AS call_id,
+           (SELECT c.id FROM handler_calls c WHERE c.portal_id = input.portal_id AND c.event_token = input.event_token) AS existing_id,
+           (SELECT count(*) FROM woken) AS woken
+    FROM input LEFT JOIN call ON call.portal_id = input.portal_id AND call.event_token = input.event_token`;
+}
+
+const EXISTING_STATEMENT = `
+  SELECT 0 AS i, p.id AS portal_id, NULL AS call_id, c.id AS existing_id
+  FROM portals p JOIN handler_calls c ON c.portal_id = p.id
+  WHERE p.member_id = $1 AND c.event_token = $2`;
+
+interface Pending {
+  memberId: string;
+  tokenHash: string;
+  call: HandlerCallInput;
+  settle: { resolve: (intake: Intake) => void; reject: (error: unknown) => void };
+}
+
+export async function createCallIntake(db: { kind: 'postgres' | 'embedded'; connectionString?: string; pglite?: PGlite }, logger: Logger): Promise<CallIntake> {
+  let run: Run;
+  let close: () => Promise<void>;
+  if (db.kind === 'embedded') {
+    const pglite = db.pglite!;
+    run = async <T extends object>(_name: string, text: string, values: unknown[]) => (await pglite.query<T>(text, values)).rows;
+    close = async () => {};
+  } else {
+    const pool = new pg.Pool({
+      connectionString: db.connectionString,
+      max: INTAKE_POOL_SIZE,
+      // PostgreSQL unreachable: refuse quickly (503 NOT_STORED) instead of piling calls up.
+      connectionTimeoutMillis: 2_000,
+      idleTimeoutMillis: 0,
+    });
+    // An idle connection dropped by the server (an outage) must not crash the process.
+    pool.on('error', (error) => logger.warn({ err: error }, 'acknowledgement connection lost; reconnecting on demand'));
+    run = async <T extends object>(name: string, text: string, values: unknown[]) =>
+      (await pool.query<T & pg.QueryResultRow>({ name, text, values })).rows;
+    close = () => pool.end();
+  }
+  const statement = acceptStatement(await queueTable((sql, queue) => run('queue-table', sql, [queue]), QUEUES.calls));
+  // Open the connections and prepare the statement on each now, not on the first calls.
+  await Promise.all(Array.from({ length: INTAKE_POOL_SIZE }, () => run('accept-calls', statement, ['[]', QUEUES.calls])));
+
+  const waiting: Pending[] = [];
+  let inFlight = 0;
+
+  /** Stores a batch in one statement; every call of it is settled. */
+  async function store(batch: Pending[]): Promise<void> {
+    const input = batch.map(({ memberId, tokenHash, call }, i) => ({
+      i,
+      member_id: memberId,
+      token_hash: tokenHash,
+      code: call.code,
+      event_token: call.eventToken,
+      workflow_id: call.workflowId,
+      document_id: call.documentId,
+      document_type: call.documentType ?? [],
+      properties: call.properties,
+      use_subscription: call.useSubscription,
+      timeout_seconds: call.timeoutSeconds,
+      auth_user_id: call.authUserId,
+      // The workflow stops waiting timeout_duration seconds after the portal queued the call.
+      deadline_at: call.timeoutSeconds > 0 ? new Date(((call.queuedAt ?? Date.now() / 1000) + call.timeoutSeconds) * 1000).toISOString() : null,
+    }));
+    let rows: Row[];
+    try {
+      rows = await run<Row>('accept-calls', statement, [JSON.stringify(input), QUEUES.calls]);
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.settle.reject(error);
+      // One call PostgreSQL will not take must not refuse the others: each on its own.
+      await Promise.all(batch.map((pending) => store([pending])));
+      return;
     }
-    await boss.send(QUEUES.calls, { callId: row.id.toString() }, { db: fromPrisma(tx) });
-    return { callId: row.id, duplicate: false };
-  });
+    for (const row of rows) {
+      const pending = batch[row.i]!;
+      outcome(pending, row).then(pending.settle.resolve, pending.settle.reject);
+    }
+  }
+
+  async function outcome(pending: Pending, row: Row): Promise<Intake> {
+    if (row.portal_id === null) return { kind: 'unverified' };
+    if (row.call_id !== null) return { kind: 'stored', callId: BigInt(row.call_id), duplicate: false };
+    if (row.existing_id !== null) return { kind: 'stored', callId: BigInt(row.existing_id), duplicate: true };
+    // The same event token was stored by another statement that committed after this one's
+    // snapshot (or earlier in this very batch): it is there now.
+    const [existing] = await run<Row>('existing-call', EXISTING_STATEMENT, [pending.memberId, pending.call.eventToken]);
+    if (!existing?.existing_id) throw new Error('the call was neither stored nor found');
+    return { kind: 'stored', callId: BigInt(existing.existing_id), duplicate: true };
+  }
+
+  function pump(): void {
+    while (inFlight < INTAKE_POOL_SIZE && waiting.length > 0) {
+      const batch = waiting.splice(0, MAX_BATCH);
+      inFlight += 1;
+      void store(batch).finally(() => {
+        inFlight -= 1;
+        pump();
+      });
+    }
+  }
+
+  return {
+    accept(memberId, applicationToken, call) {
+      return new Promise<Intake>((resolve, reject) => {
+        waiting.push({ memberId, tokenHash: hashApplicationToken(applicationToken), call, settle: { resolve, reject } });
+        pump();
+      });
+    },
+    close,
+  };
 }

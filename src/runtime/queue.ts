@@ -60,3 +60,37 @@ export async function startQueue(
 
 /** A pg-boss `db` that runs inside a Prisma interactive transaction. */
 export { fromPrisma };
+
+const BOSS_SCHEMA = 'pgboss';
+
+/** pg-boss's NOTIFY channel for its schema (plans.notifyChannelSql): its workers LISTEN on it. */
+export const BOSS_CHANNEL_SQL = `('pgboss_' || left(encode(sha224('${BOSS_SCHEMA}'::bytea), 'hex'), 24))`;
+
+/**
+ * SQL that inserts one job per row of `source` — the row pg-boss's own send() would insert
+ * (plans.insertJobs), everything else from the queue's settings, runnable now — inside a caller's
+ * statement, so the job commits with whatever that statement stores. `queueParam` is the
+ * parameter holding the queue's name. With a singleton key, ON CONFLICT DO NOTHING, as pg-boss: a
+ * singleton (stately) queue already holding a job for the key keeps that one.
+ */
+export function jobInsertSql(jobTable: string, job: { source: string; data: string; queueParam: string; groupId?: string; singletonKey?: string }): string {
+  return `
+      INSERT INTO ${BOSS_SCHEMA}.${jobTable} (id, name, data, priority, start_after, created_on, expire_seconds, deletion_seconds,
+                                 keep_until, retry_limit, retry_delay, retry_backoff, retry_delay_max, policy, dead_letter,
+                                 heartbeat_seconds, blocked, blocking, pending_dependencies, group_id, singleton_key)
+      SELECT gen_random_uuid(), q.name, ${job.data}, 0, ${BOSS_SCHEMA}.job_now(), ${BOSS_SCHEMA}.job_now(),
+             q.expire_seconds, q.deletion_seconds, ${BOSS_SCHEMA}.job_now() + q.retention_seconds * interval '1s',
+             q.retry_limit, q.retry_delay, q.retry_backoff, q.retry_delay_max, q.policy, q.dead_letter,
+             q.heartbeat_seconds, false, false, 0, ${job.groupId ?? 'NULL'}, ${job.singletonKey ?? 'NULL'}
+      FROM ${job.source} JOIN ${BOSS_SCHEMA}.queue q ON q.name = ${job.queueParam}
+      ${job.singletonKey ? 'ON CONFLICT DO NOTHING' : ''}
+      RETURNING id`;
+}
+
+/** The table pg-boss keeps a queue's jobs in (its own partition, unless the queue is unpartitioned). */
+export async function queueTable(query: (sql: string, queue: string) => Promise<Array<{ table_name: string }>>, queue: string): Promise<string> {
+  const [row] = await query(`SELECT table_name FROM ${BOSS_SCHEMA}.queue WHERE name = $1`, queue);
+  const table = row?.table_name;
+  if (!table || !/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`pg-boss queue "${queue}" has no usable job table (${table ?? 'none'})`);
+  return table;
+}

@@ -7,28 +7,29 @@
  *     answer batching.
  * The last line is one JSON object with every figure, so runs can be compared.
  */
-import { randomBytes } from 'node:crypto';
-import { buildServer } from '../../src/server.ts';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { createLogger } from '../../src/logger.ts';
+import { registerFormBodies } from '../../src/server.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { freePort, waitFor } from '../support/process.ts';
+import { autocannon } from './autocannon.ts';
+import { readFileSync } from 'node:fs';
+import { buildEmulator } from '../../src/emulator/server.ts';
+import { freshDatabase } from '../support/db.ts';
+import { installOn, startCluster } from '../reliability/harness.ts';
 import { runTrustingEmulatorCa } from '../../src/emulator/tls.ts';
 
 // the emulator is HTTPS: this process must start trusting its CA (NODE_EXTRA_CA_CERTS)
 await runTrustingEmulatorCa();
 
-const ACK_CALLS = Number(process.env.BENCH_ACK_CALLS ?? 3000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ACK_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ACK_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const HIGH_LOAD = Number(process.env.BENCH_HIGH_LOAD ?? 300);
-const RATE_LIMITED_CALLS = Number(process.env.BENCH_RATE_LIMITED_CALLS ?? 100);
-
-interface LoadFigures {
-  requests: number;
-  perSecond: number;
-  p50ms: number;
-  p99ms: number;
-  errors: number;
-}
+const RATE_LIMITED_CALLS = Number(process.env.BENCH_RATE_LIMITED_CALLS ?? 2000);
+const UNBATCHED_CALLS = Number(process.env.BENCH_UNBATCHED_CALLS ?? 100);
+const FAIR_PORTALS = 50;
+const FAIR_CALLS_PER_PORTAL = Number(process.env.BENCH_FAIR_CALLS ?? 6);
+const RSS_CALLS = Number(process.env.BENCH_RSS_CALLS ?? 100_000);
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -36,26 +37,35 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
-async function load(url: string, bodies: () => string, total: number, concurrency: number): Promise<LoadFigures> {
-  const latencies: number[] = [];
-  let errors = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next += 1;
-        const t0 = performance.now();
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: bodies() });
-        await response.arrayBuffer();
-        latencies.push(performance.now() - t0);
-        if (response.status !== 200) errors += 1;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { requests: total, perSecond: Math.round(total / elapsed), p50ms: round(percentile(latencies, 50)), p99ms: round(percentile(latencies, 99)), errors };
+/** The body the queue server sends; autocannon replaces each [<id>] per request (a fresh event token). */
+function callBody(member: string, applicationToken: string): string {
+  return new URLSearchParams({
+    workflow_id: 'bench-[<id>]',
+    code: 'hash_value',
+    'document_id[0]': 'crm',
+    'document_id[1]': 'CCrmDocumentDeal',
+    'document_id[2]': 'DEAL_1',
+    'document_type[0]': 'crm',
+    'document_type[1]': 'CCrmDocumentDeal',
+    'document_type[2]': 'DEAL',
+    event_token: 'bench-[<id>]',
+    'properties[value]': 'benchmark',
+    'properties[algorithm]': 'sha256',
+    use_subscription: 'Y',
+    timeout_duration: '0',
+    ts: String(Math.floor(Date.now() / 1000)),
+    'auth[member_id]': member,
+    'auth[application_token]': applicationToken,
+    'auth[domain]': 'bench.example',
+  })
+    .toString()
+    .replaceAll('%5B%3Cid%3E%5D', '[<id>]');
+}
+
+/** CPU time of this process (the app's) per acknowledged call, in ms. */
+function cpuMsPer(before: NodeJS.CpuUsage, calls: number): number {
+  const used = process.cpuUsage(before);
+  return calls === 0 ? 0 : round((used.user + used.system) / 1000 / calls);
 }
 
 async function acknowledgement() {
@@ -63,44 +73,44 @@ async function acknowledgement() {
   try {
     const member = stack.memberId(0);
     const { applicationToken } = await stack.install(member, 'headless');
-    const callBody = () =>
-      new URLSearchParams({
-        workflow_id: randomBytes(8).toString('hex'),
-        code: 'hash_value',
-        'document_id[0]': 'crm',
-        'document_id[1]': 'CCrmDocumentDeal',
-        'document_id[2]': 'DEAL_1',
-        'document_type[0]': 'crm',
-        'document_type[1]': 'CCrmDocumentDeal',
-        'document_type[2]': 'DEAL',
-        event_token: randomBytes(24).toString('hex'),
-        'properties[value]': 'benchmark',
-        'properties[algorithm]': 'sha256',
-        use_subscription: 'Y',
-        timeout_duration: '0',
-        ts: String(Math.floor(Date.now() / 1000)),
-        'auth[member_id]': member,
-        'auth[application_token]': applicationToken,
-        'auth[domain]': 'bench.example',
-      }).toString();
+    const body = callBody(member, applicationToken);
 
-    const empty = await buildServer({
-      logger: createLogger('warn'),
-      notReady: async () => null,
-      routes: async (app) => {
-        app.post('/empty', async () => ({ result: 'ok' }));
-      },
-    });
+    // The empty route lives in this process (the app's), beside the app's server, with the same parser.
+    const empty = Fastify({ loggerInstance: createLogger('warn') as FastifyBaseLogger });
+    await registerFormBodies(empty);
+    empty.post('/empty', async () => ({ result: 'ok' }));
     const port = await freePort();
     await empty.listen({ port, host: '127.0.0.1' });
-    // Warm both up before measuring.
-    await load(`http://127.0.0.1:${port}/empty`, callBody, 200, 8);
-    await load(`${stack.appUrl}/handlers/hash_value`, callBody, 200, 8);
-    const emptyFigures = await load(`http://127.0.0.1:${port}/empty`, callBody, ACK_CALLS, CONCURRENCY);
-    const handlerFigures = await load(`${stack.appUrl}/handlers/hash_value`, callBody, ACK_CALLS, CONCURRENCY);
+    const emptyUrl = `http://127.0.0.1:${port}/empty`;
+    const handlerUrl = `${stack.appUrl}/handlers/hash_value`;
+    const run = (url: string, durationSeconds = ACK_SECONDS) => autocannon({ url, body, connections: ACK_CONNECTIONS, durationSeconds });
+    // Warm both up (JIT, connections, prepared statements) before measuring.
+    await run(emptyUrl, 2);
+    await run(handlerUrl, 2);
+    const emptyFigures = await run(emptyUrl);
+    const prisma = stack.database.db.prisma;
+    const lastBefore = (await prisma.handlerCall.aggregate({ _max: { id: true } }))._max.id ?? 0n;
+    const commits = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // statistics reach pg_stat_database within a second
+      const [row] = await prisma.$queryRawUnsafe<Array<{ n: bigint }>>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
+      return Number(row!.n);
+    };
+    const commitsBefore = await commits();
+    const cpu = process.cpuUsage();
+    const handlerFigures = await run(handlerUrl);
+    const cpuMsPerCall = cpuMsPer(cpu, handlerFigures.ok2xx);
+    const commitsPerCall = round(((await commits()) - commitsBefore) / Math.max(1, handlerFigures.ok2xx) * 100) / 100;
     await empty.close();
-    const stored = await stack.database.db.prisma.handlerCall.count();
-    return { handler: handlerFigures, empty: emptyFigures, stored };
+    // A 2xx is a stored call with its job: count both among the calls of the measured run.
+    const [counts] = await prisma.$queryRawUnsafe<Array<{ stored: bigint; with_job: bigint }>>(
+      `SELECT count(*) AS stored,
+              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = 'robot-calls' AND j.data->>'callId' = c.id::text)) AS with_job
+       FROM handler_calls c WHERE c.id > $1`,
+      lastBefore,
+    );
+    const stored = Number(counts!.stored);
+    const storedWithJob = Number(counts!.with_job);
+    return { handler: { ...handlerFigures, cpuMsPerCall, commitsPerCall }, empty: emptyFigures, stored, storedWithJob, ratio: round((handlerFigures.perSecond / emptyFigures.perSecond) * 100) / 100 };
   } finally {
     await stack.stop();
   }
@@ -151,7 +161,7 @@ async function eventSendLatency() {
   }
 }
 
-async function rateLimitedPortal(answerBatchSize: number) {
+async function rateLimitedPortal(answerBatchSize: number, calls: number) {
   const stack = await startStack({
     emulator: { portals: 1, rateLimit: { drainPerSec: 2, maxBurst: 50 } },
     workerConcurrency: 8,
@@ -168,28 +178,118 @@ async function rateLimitedPortal(answerBatchSize: number) {
     const portal = stack.emulator.state.portals.get(member)!;
     const t0 = performance.now();
     const ids = await Promise.all(
-      Array.from({ length: RATE_LIMITED_CALLS }, async () =>
+      Array.from({ length: calls }, async () =>
         (await stack.control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', 'DEAL_1'] })).id,
       ),
     );
     await waitFor(async () => ids.every((id) => portal.workflows.instances.get(id)?.status === 'completed'), 300_000, 'rate-limited completions');
     const seconds = (performance.now() - t0) / 1000;
     const stats = (await stack.control<Record<string, { byStatus: Record<string, number> }>>('GET', '/_emulator/stats'))[member];
-    return { calls: RATE_LIMITED_CALLS, seconds: round(seconds), completionsPerSecond: round(RATE_LIMITED_CALLS / seconds), portal503s: stats?.byStatus['503'] ?? 0 };
+    return { calls, seconds: round(seconds), completionsPerSecond: round(calls / seconds), portal503s: stats?.byStatus['503'] ?? 0 };
   } finally {
     await stack.stop();
   }
 }
 
-const ack = await acknowledgement();
-console.log(`durable acknowledgement: ${ack.handler.perSecond} calls/s, p50 ${ack.handler.p50ms} ms, p99 ${ack.handler.p99ms} ms (${ack.handler.requests} calls, ${CONCURRENCY} at once, ${ack.stored} stored, ${ack.handler.errors} errors)`);
-console.log(`empty Fastify route:     ${ack.empty.perSecond} req/s,   p50 ${ack.empty.p50ms} ms, p99 ${ack.empty.p99ms} ms (same bodies, same run)`);
-const latency = await eventSendLatency();
-console.log(`call → event.send, low load:  p50 ${latency.low.p50ms} ms, p99 ${latency.low.p99ms} ms (${latency.low.calls} calls one at a time)`);
-console.log(`call → event.send, high load: p50 ${latency.high.p50ms} ms, p99 ${latency.high.p99ms} ms (${latency.high.calls} at once, ${latency.high.completionsPerSecond} completions/s)`);
-const batched = await rateLimitedPortal(50);
-console.log(`rate-limited portal (2 req/s), batched answers:   ${batched.completionsPerSecond} completions/s (${batched.calls} in ${batched.seconds} s, ${batched.portal503s} portal 503s)`);
-const unbatched = await rateLimitedPortal(1);
-console.log(`rate-limited portal (2 req/s), one answer a call: ${unbatched.completionsPerSecond} completions/s (${unbatched.calls} in ${unbatched.seconds} s, ${unbatched.portal503s} portal 503s)`);
-console.log(JSON.stringify({ acknowledgement: ack.handler, emptyRoute: ack.empty, callToEventSend: latency, rateLimited: { batched, unbatched }, at: new Date().toISOString() }));
+/**
+ * Fairness: 50 healthy portals' call → event.send, alone and beside one portal whose REST hangs
+ * (the emulator delays its every request) and whose calls need its REST.
+ */
+async function fairness() {
+  const stack = await startStack({
+    emulator: { portals: FAIR_PORTALS + 1, rateLimit: { drainPerSec: 100, maxBurst: 1000 } },
+    workerConcurrency: 8,
+    logLevel: 'warn',
+    rateLimit: { drainPerSec: 100, capacity: 500 },
+  });
+  try {
+    const members = Array.from({ length: FAIR_PORTALS + 1 }, (_, i) => stack.memberId(i));
+    const [hanging, ...healthy] = members as [string, ...string[]];
+    for (const member of members) await stack.install(member, 'headless');
+    const templates = new Map<string, number>();
+    for (const member of healthy) templates.set(member, await stack.templateWith(member, [{ code: 'hash_value', name: 'Hash', properties: { value: 'x' } }]));
+    const hangingTemplate = await stack.templateWith(hanging, [{ code: 'find_user', name: 'Find', properties: { user: 'user_1' } }]);
+    const start = async (member: string, templateId: number) =>
+      (await stack.control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', 'DEAL_1'] })).id;
+
+    /** The healthy portals' calls, 25 a second, round robin; p50/p99 of call → event.send. */
+    const healthyRun = async () => {
+      const started: Array<[string, string]> = [];
+      for (let i = 0; i < FAIR_PORTALS * FAIR_CALLS_PER_PORTAL; i += 1) {
+        const member = healthy[i % FAIR_PORTALS]!;
+        started.push([member, await start(member, templates.get(member)!)]);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      const done = () => started.every(([m, id]) => stack.emulator.state.portals.get(m)!.workflows.instances.get(id)?.status === 'completed');
+      await waitFor(async () => done(), 180_000, 'the healthy portals’ workflows');
+      const ms = started.flatMap(([m, id]) => callToAnswer(stack, m, [id])).sort((a, b) => a - b);
+      return { calls: ms.length, p50ms: percentile(ms, 50), p99ms: percentile(ms, 99) };
+    };
+    const alone = await healthyRun();
+    await stack.control('POST', '/_emulator/faults', { method: '*', memberId: hanging, delayMs: 600_000 });
+    const hangingCalls = await Promise.all(Array.from({ length: 20 }, () => start(hanging, hangingTemplate)));
+    const besideHanging = await healthyRun();
+    await stack.control('DELETE', '/_emulator/faults');
+    return { alone, besideHanging, hangingCalls: hangingCalls.length, p99Ratio: round((besideHanging.p99ms / Math.max(1, alone.p99ms)) * 100) / 100 };
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** Resident memory of one app process (its own process: src/main.ts) after acknowledging RSS_CALLS calls. */
+async function memory() {
+  const emulator = await buildEmulator({ portals: 1 });
+  const emulatorUrl = await emulator.listen();
+  const database = await freshDatabase();
+  const cluster = await startCluster({ emulator, emulatorUrl, databaseUrl: database.url, processes: 1, env: { WORKER_CONCURRENCY: '0' } });
+  try {
+    const member = [...emulator.state.portals.keys()][0]!;
+    await installOn(emulator, cluster.clientId, [member]);
+    const applicationToken = emulator.state.portals.get(member)!.apps.get(cluster.clientId)!.applicationToken;
+    const instance = cluster.instances[0]!;
+    const rssMb = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${instance.run.child.pid}/status`, 'utf8'))![1]) / 1024);
+    const before = rssMb();
+    const load = await autocannon({ url: `http://127.0.0.1:${instance.port}/handlers/hash_value`, body: callBody(member, applicationToken), connections: ACK_CONNECTIONS, durationSeconds: 600, amount: RSS_CALLS });
+    return { calls: load.ok2xx, non2xx: load.non2xx, rssBeforeMb: before, rssAfterMb: rssMb() };
+  } finally {
+    await cluster.stop();
+    await emulator.close();
+    await database.drop();
+  }
+}
+
+/** BENCH_ONLY=ack,latency,rate,fair,rss picks sections (default: all). */
+const only = new Set((process.env.BENCH_ONLY ?? 'ack,latency,rate,fair,rss').split(','));
+const figures: Record<string, unknown> = {};
+if (only.has('ack')) {
+  const ack = await acknowledgement();
+  console.log(`durable acknowledgement: ${ack.handler.perSecond} calls/s, p50 ${ack.handler.p50ms} ms, p99 ${ack.handler.p99ms} ms (autocannon, ${ACK_CONNECTIONS} connections, ${ACK_SECONDS} s; ${ack.handler.ok2xx} 2xx, ${ack.stored} stored, ${ack.storedWithJob} with their job, ${ack.handler.non2xx} non-2xx, ${ack.handler.errors} errors; ${ack.handler.cpuMsPerCall} ms app CPU and ${ack.handler.commitsPerCall} PostgreSQL commits a call)`);
+  console.log(`empty Fastify route:     ${ack.empty.perSecond} req/s, p50 ${ack.empty.p50ms} ms, p99 ${ack.empty.p99ms} ms (same body parser, same process, same run)`);
+  console.log(`acknowledgement / empty route: ${ack.ratio}`);
+  Object.assign(figures, { acknowledgement: { ...ack.handler, stored: ack.stored, storedWithJob: ack.storedWithJob }, emptyRoute: ack.empty, ratio: ack.ratio });
+}
+if (only.has('latency')) {
+  const latency = await eventSendLatency();
+  console.log(`call → event.send, low load:  p50 ${latency.low.p50ms} ms, p99 ${latency.low.p99ms} ms (${latency.low.calls} calls one at a time)`);
+  console.log(`call → event.send, high load: p50 ${latency.high.p50ms} ms, p99 ${latency.high.p99ms} ms (${latency.high.calls} at once, ${latency.high.completionsPerSecond} completions/s)`);
+  figures.callToEventSend = latency;
+}
+if (only.has('rate')) {
+  const batched = await rateLimitedPortal(50, RATE_LIMITED_CALLS);
+  console.log(`rate-limited portal (2 req/s), batched answers:   ${batched.completionsPerSecond} completions/s (${batched.calls} in ${batched.seconds} s, ${batched.portal503s} portal 503s)`);
+  const unbatched = await rateLimitedPortal(1, UNBATCHED_CALLS);
+  console.log(`rate-limited portal (2 req/s), one answer a call: ${unbatched.completionsPerSecond} completions/s (${unbatched.calls} in ${unbatched.seconds} s, ${unbatched.portal503s} portal 503s)`);
+  figures.rateLimited = { batched, unbatched };
+}
+if (only.has('fair')) {
+  const fair = await fairness();
+  console.log(`fairness: ${FAIR_PORTALS} healthy portals' call → event.send p50 ${fair.alone.p50ms} ms, p99 ${fair.alone.p99ms} ms alone; p50 ${fair.besideHanging.p50ms} ms, p99 ${fair.besideHanging.p99ms} ms beside a portal whose REST hangs (${fair.hangingCalls} of its calls hanging); p99 ratio ${fair.p99Ratio}`);
+  figures.fairness = fair;
+}
+if (only.has('rss')) {
+  const rss = await memory();
+  console.log(`memory: one app process ${rss.rssBeforeMb} MB RSS before, ${rss.rssAfterMb} MB after acknowledging ${rss.calls} calls (${rss.non2xx} non-2xx)`);
+  figures.memory = rss;
+}
+console.log(JSON.stringify({ ...figures, at: new Date().toISOString() }));
 process.exit(0);

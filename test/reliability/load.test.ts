@@ -10,6 +10,28 @@ import { freshDatabase, type FreshDatabase } from '../support/db.ts';
 import { SOAK, settle, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
 
 const PORTALS = 200;
+
+/**
+ * The queue server's view of our acknowledgement: how long each handler POST took, timed around
+ * the emulator's own fetch (passed through untouched).
+ */
+function timeHandlerCalls(): { times: number[]; slow: number[]; restore: () => void } {
+  const times: number[] = [];
+  /** when (ms since the first call) each acknowledgement slower than a second was sent */
+  const slow: number[] = [];
+  const origin = performance.now();
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!url.includes('/handlers/')) return realFetch(input, init);
+    const started = performance.now();
+    const response = await realFetch(input, init);
+    times.push(performance.now() - started);
+    if (performance.now() - started > 1000) slow.push(started - origin);
+    return response;
+  }) as typeof fetch;
+  return { times, slow, restore: () => void (globalThis.fetch = realFetch) };
+}
 const CALLS = SOAK ? 10_000 : 3000;
 const PER_SECOND = SOAK ? 100 : 120;
 
@@ -40,8 +62,10 @@ describe('three processes, 200 portals, thousands of calls', () => {
     for (const member of members) templates.set(member, await hashTemplate(emulatorUrl, member, cluster.clientId));
     console.log(`reliability load: ${PORTALS} portals installed in ${((Date.now() - installStarted) / 1000).toFixed(1)} s`);
 
+    const acknowledgements = timeHandlerCalls();
     const started = Date.now();
     let expired = false;
+    let expiredAt = 0;
     for (let i = 0; i < CALLS; i += 1) {
       const due = started + (i * 1000) / PER_SECOND;
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
@@ -49,11 +73,16 @@ describe('three processes, 200 portals, thousands of calls', () => {
         // Every portal's access token dies at once, mid-stream.
         await Promise.all(members.map((m) => fetch(`${emulatorUrl}/_emulator/portals/${m}/expire-tokens`, { method: 'POST' })));
         expired = true;
+        expiredAt = Date.now();
       }
       const member = members[i % PORTALS]!;
       void startWorkflow(emulatorUrl, member, templates.get(member)!, 1 + (i % 5));
     }
     await settle(emulator, CALLS);
+    acknowledgements.restore();
+    const ackMs = [...acknowledgements.times].sort((a, b) => a - b);
+    const at = (p: number) => Math.round(ackMs[Math.min(ackMs.length - 1, Math.floor(p * ackMs.length))] ?? 0);
+    console.log(`reliability load: acknowledgement as the queue server saw it: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms (${ackMs.length} calls); over 1 s: ${acknowledgements.slow.length}${acknowledgements.slow.length > 0 ? `, sent between ${(Math.min(...acknowledgements.slow) / 1000).toFixed(1)} s and ${(Math.max(...acknowledgements.slow) / 1000).toFixed(1)} s` : ''}; the tokens expired at ${((expiredAt - started) / 1000).toFixed(1)} s`);
     console.log(`reliability load: ${CALLS} calls over ${PORTALS} portals answered in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const summary = await summarize('load', emulator, database.db.prisma, members);

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "portals" ADD COLUMN     "refresh_lease_owner" TEXT,
+ADD COLUMN     "refresh_lease_until" TIMESTAMP(3);
