@@ -32,6 +32,8 @@ import { Stats } from './stats.ts';
 import { emulatorTls } from './tls.ts';
 import { createWorkflowEngine, workflowControl, workflowMethods } from './workflow/index.ts';
 
+const KEEP_ALIVE_MS = 65_000;
+
 export interface EmulatorState extends EmulatorContext {
   grants: Grants;
   faults: Faults;
@@ -78,7 +80,7 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
     rateLimit: { drainPerSec: options.rateLimit?.drainPerSec ?? 2, maxBurst: options.rateLimit?.maxBurst ?? 50 },
     operatingLimitSec: options.operatingLimitSec ?? 480,
   };
-  const app = Fastify({ https: { key: tls.key, cert: tls.cert }, logger: options.logLevel ? { level: options.logLevel } : false, bodyLimit: 8 * 1024 * 1024 });
+  const app = Fastify({ https: { key: tls.key, cert: tls.cert }, keepAliveTimeout: KEEP_ALIVE_MS, logger: options.logLevel ? { level: options.logLevel } : false, bodyLimit: 8 * 1024 * 1024 });
   await app.register(formbody, { parser: (body) => qs.parse(body, { depth: 10, arrayLimit: 1000, parameterLimit: 10_000 }) });
 
   const portalServers: Array<HttpServer | HttpsServer> = [];
@@ -86,6 +88,9 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
   const listenFor = async (portal: Portal) => {
     const route = (req: IncomingMessage, res: ServerResponse) => app.routing(req, res);
     const server = portal.protocol === 'https' ? createHttpsServer({ key: tls.key, cert: tls.cert }, route) : createHttpServer(route);
+    // Connections stay open between requests as a portal's front server keeps them (nginx's
+    // default is 75 s), so a client's next request does not pay a new TLS handshake.
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
     await new Promise<void>((resolve) => server.listen(0, host, resolve));
     portalServers.push(server);
     portal.domain = `${host}:${(server.address() as AddressInfo).port}`;
