@@ -135,6 +135,9 @@ const en = {
   journalNoneForCall: 'No REST requests were recorded for this call.',
   journalOwn: 'by the robot',
   journalAnswers: 'answer',
+  ps_installed: 'installed',
+  ps_needs_reauth: 'needs its administrator',
+  ps_uninstalled: 'uninstalled',
 };
 
 type Texts = typeof en;
@@ -274,6 +277,9 @@ const ru: Texts = {
   journalNoneForCall: 'Для этого вызова запросов REST не записано.',
   journalOwn: 'робот',
   journalAnswers: 'ответ',
+  ps_installed: 'установлено',
+  ps_needs_reauth: 'нужен администратор',
+  ps_uninstalled: 'удалено',
 };
 
 const de: Texts = {
@@ -410,6 +416,9 @@ const de: Texts = {
   journalNoneForCall: 'Für diesen Aufruf wurden keine REST-Anfragen aufgezeichnet.',
   journalOwn: 'vom Roboter',
   journalAnswers: 'Antwort',
+  ps_installed: 'installiert',
+  ps_needs_reauth: 'braucht den Administrator',
+  ps_uninstalled: 'deinstalliert',
 };
 
 const TEXTS: Record<Lang, Texts> = { en, ru, de };
@@ -425,7 +434,8 @@ export function translator(lang: Lang): Translate {
 export function localized(name: unknown, lang: Lang): string {
   if (typeof name === 'string') return name;
   if (name && typeof name === 'object') {
-    const texts = name as Record<string, string>;
+    // a portal may hand the language keys back upper-cased (EN, RU) as its REST layer changes key case
+    const texts = Object.fromEntries(Object.entries(name as Record<string, string>).map(([key, text]) => [key.toLowerCase(), text]));
     return texts[lang] ?? texts.en ?? Object.values(texts)[0] ?? '';
   }
   return '';

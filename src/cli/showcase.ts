@@ -116,12 +116,12 @@ export async function startShowcase(logger: Logger, emulatorOptions: EmulatorOpt
   }
 }
 
-/** Uploads a deal template of sequential steps as the app (bizproc.workflow.template.add); its id. */
-export function addTemplate(client: PortalClient, name: string, steps: Step[]): Promise<number> {
+/** Uploads a deal template of sequential steps (and its parameters, .bpt format) as the app (bizproc.workflow.template.add); its id. */
+export function addTemplate(client: PortalClient, name: string, steps: Step[], parameters: Record<string, unknown> = {}): Promise<number> {
   return client.call<number>('bizproc.workflow.template.add', {
     DOCUMENT_TYPE: DEAL_TYPE,
     NAME: name,
-    TEMPLATE_DATA: [`${name}.bpt`, writeBpt({ TEMPLATE: sequentialTemplate(steps, name) }).toString('base64')],
+    TEMPLATE_DATA: [`${name}.bpt`, writeBpt({ TEMPLATE: sequentialTemplate(steps, name), PARAMETERS: parameters }).toString('base64')],
   });
 }
 
@@ -143,7 +143,11 @@ export interface RobotStep {
  * start_workflow) and `review` (whose running workflows stop_workflows stops) must exist, and
  * user 1 and user 4 must have waiting workflow tasks on the deal the template runs on.
  */
-export function everyRobotSteps(portal: Portal, templates: { followUp: number; review: number }): RobotStep[] {
+export function everyRobotSteps(
+  portal: Portal,
+  templates: { followUp: number; review: number },
+  words: { approved: string; stopped: string } = { approved: 'Approved in the demo', stopped: 'Stopped by the demo' },
+): RobotStep[] {
   return [
     { code: 'find_user', name: 'FindUser', properties: { user: 'user_3' }, expect: (v) => (v.manager === 'user_2' ? null : `manager ${String(v.manager)}, expected user_2`) },
     {
@@ -153,11 +157,11 @@ export function everyRobotSteps(portal: Portal, templates: { followUp: number; r
       expect: (v) => (v.hash === createHash('sha256').update(String(portal.users.get(3)!.email)).digest('hex') ? null : `hash ${String(v.hash)}`),
     },
     { code: 'start_workflow', name: 'StartFollowUp', properties: { template_id: templates.followUp, document_id: 'DEAL_2', parameters: 'Reason={=FindUser:name}' }, expect: (v) => (v.workflow_id ? null : 'no workflow_id') },
-    { code: 'complete_workflow_tasks', name: 'Complete', properties: { user: 'user_1', decision: 'approve', comment: 'Approved in the demo' }, expect: (v) => (Number(v.completed) >= 1 ? null : `completed ${String(v.completed)}`) },
+    { code: 'complete_workflow_tasks', name: 'Complete', properties: { user: 'user_1', decision: 'approve', comment: words.approved }, expect: (v) => (Number(v.completed) >= 1 ? null : `completed ${String(v.completed)}`) },
     { code: 'delegate_workflow_tasks', name: 'Delegate', properties: { from_user: 'user_4', to_user: 'user_5' }, expect: (v) => (Number(v.delegated) >= 1 ? null : `delegated ${String(v.delegated)}`) },
     { code: 'approve_task', name: 'ApproveTask', properties: { task_id: 1 }, expect: (v) => (String(v.status) === '5' ? null : `status ${String(v.status)}`) },
     { code: 'delegate_task', name: 'DelegateTask', properties: { task_id: 4, user: '{=FindUser:manager}' }, expect: (v) => (v.responsible === 'user_2' ? null : `responsible ${String(v.responsible)}`) },
-    { code: 'stop_workflows', name: 'Stop', properties: { template_id: templates.review, mode: 'terminate', status: 'Stopped by the demo' }, expect: (v) => (Number(v.stopped) >= 1 ? null : `stopped ${String(v.stopped)}`) },
+    { code: 'stop_workflows', name: 'Stop', properties: { template_id: templates.review, mode: 'terminate', status: words.stopped }, expect: (v) => (Number(v.stopped) >= 1 ? null : `stopped ${String(v.stopped)}`) },
   ];
 }
 
