@@ -36,6 +36,8 @@ describe("the app's pages in the Bitrix24 frame", () => {
   // what the app's page can follow (the BX24 library offers no theme call).
   /** Requests for the app's own files and API that failed or answered an error, on any page. */
   const ownFailures: string[] = [];
+  /** Uncaught script errors on any page (the Market refuses JavaScript errors). */
+  const pageErrors: string[] = [];
   const newPage = async (label: string, theme: Theme, viewport = { width: 1200, height: 900 }) => {
     const page = await browser.newPage({ viewport, colorScheme: theme });
     page.on('requestfailed', (request) => {
@@ -44,7 +46,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
     page.on('response', (response) => {
       if (response.url().startsWith(stack.appUrl) && response.status() >= 400 && !response.url().includes('/api/')) ownFailures.push(`${label}: ${response.url()} ${response.status()}`);
     });
-    page.on('pageerror', (error) => console.log(`page error (${label}): ${error.message}`));
+    page.on('pageerror', (error) => pageErrors.push(`${label}: ${error.message}`));
     page.on('console', (message: ConsoleMessage) => {
       if (/Content.Security.Policy/i.test(message.text())) violations.push(`${label}: ${message.text()}`);
     });
@@ -363,6 +365,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
       await settings.page.close();
     }
     expect(ownFailures).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 
   it("a robot's settings: the template from the portal's list, its parameters as a form, users and the document from the portal's dialogs, saved into the template", async () => {
@@ -453,5 +456,6 @@ describe("the app's pages in the Bitrix24 frame", () => {
     }
     expect(violations).toEqual([]);
     expect(ownFailures).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });
