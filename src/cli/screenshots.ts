@@ -195,8 +195,16 @@ async function main(): Promise<number> {
 
         await tab(frame, 'journal');
         await frame.waitForSelector('#journal [data-journal]');
-        await frame.locator('#journal [data-method="batch"]').first().click();
-        await frame.waitForSelector('#journal .journal-payload');
+        // what an admin looks for here: the requests the portal refused, with the robot call that made them
+        await frame.click('#journal-status');
+        await frame.locator('[role="option"]').nth(1).click();
+        await frame.click('#journal-apply');
+        await frame.waitForFunction(() => {
+          const rows = [...document.querySelectorAll('#journal [data-journal]')];
+          return document.querySelector('#journal[data-loaded]') && rows.length > 0 && rows.every((r) => r.getAttribute('data-status') !== '200');
+        });
+        await frame.locator('#journal [data-journal]').first().click();
+        await frame.waitForSelector('#journal .journal-payload .journal-error');
         await shot(page, frame, `${lang}-6-rest-journal`);
         await page.close();
 
