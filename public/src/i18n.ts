@@ -122,6 +122,22 @@ const en = {
   clear: 'Clear',
   loadFailed: 'Could not load',
   loading: 'Loading…',
+  tabJournal: 'REST journal',
+  journalAbout: 'Every request this app made to your portal in the last days, with its parameters and the answer (tokens removed).',
+  journalAt: 'Time',
+  journalMethod: 'Method',
+  journalCall: 'Call',
+  journalFailed: 'not successful',
+  journalEmpty: 'No requests match.',
+  journalParams: 'Parameters',
+  journalAnswer: 'Answer',
+  callJournal: 'REST requests',
+  journalNoneForCall: 'No REST requests were recorded for this call.',
+  journalOwn: 'by the robot',
+  journalAnswers: 'answer',
+  ps_installed: 'installed',
+  ps_needs_reauth: 'needs its administrator',
+  ps_uninstalled: 'uninstalled',
 };
 
 type Texts = typeof en;
@@ -248,6 +264,22 @@ const ru: Texts = {
   clear: 'Очистить',
   loadFailed: 'Не удалось загрузить',
   loading: 'Загрузка…',
+  tabJournal: 'Журнал REST',
+  journalAbout: 'Все запросы приложения к вашему порталу за последние дни, с параметрами и ответом (токены удалены).',
+  journalAt: 'Время',
+  journalMethod: 'Метод',
+  journalCall: 'Вызов',
+  journalFailed: 'неуспешные',
+  journalEmpty: 'Нет подходящих запросов.',
+  journalParams: 'Параметры',
+  journalAnswer: 'Ответ',
+  callJournal: 'Запросы REST',
+  journalNoneForCall: 'Для этого вызова запросов REST не записано.',
+  journalOwn: 'робот',
+  journalAnswers: 'ответ',
+  ps_installed: 'установлено',
+  ps_needs_reauth: 'нужен администратор',
+  ps_uninstalled: 'удалено',
 };
 
 const de: Texts = {
@@ -371,6 +403,22 @@ const de: Texts = {
   clear: 'Leeren',
   loadFailed: 'Laden fehlgeschlagen',
   loading: 'Wird geladen…',
+  tabJournal: 'REST-Protokoll',
+  journalAbout: 'Alle Anfragen dieser App an Ihr Portal der letzten Tage, mit Parametern und Antwort (Tokens entfernt).',
+  journalAt: 'Zeit',
+  journalMethod: 'Methode',
+  journalCall: 'Aufruf',
+  journalFailed: 'nicht erfolgreich',
+  journalEmpty: 'Keine passenden Anfragen.',
+  journalParams: 'Parameter',
+  journalAnswer: 'Antwort',
+  callJournal: 'REST-Anfragen',
+  journalNoneForCall: 'Für diesen Aufruf wurden keine REST-Anfragen aufgezeichnet.',
+  journalOwn: 'vom Roboter',
+  journalAnswers: 'Antwort',
+  ps_installed: 'installiert',
+  ps_needs_reauth: 'braucht den Administrator',
+  ps_uninstalled: 'deinstalliert',
 };
 
 const TEXTS: Record<Lang, Texts> = { en, ru, de };
@@ -386,7 +434,8 @@ export function translator(lang: Lang): Translate {
 export function localized(name: unknown, lang: Lang): string {
   if (typeof name === 'string') return name;
   if (name && typeof name === 'object') {
-    const texts = name as Record<string, string>;
+    // a portal may hand the language keys back upper-cased (EN, RU) as its REST layer changes key case
+    const texts = Object.fromEntries(Object.entries(name as Record<string, string>).map(([key, text]) => [key.toLowerCase(), text]));
     return texts[lang] ?? texts.en ?? Object.values(texts)[0] ?? '';
   }
   return '';

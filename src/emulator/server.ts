@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import qs from 'qs';
-import type { EmulatorConfig, EmulatorContext, MethodDefinition, Portal, TokenGrant } from './contract.ts';
+import type { EmulatorConfig, EmulatorContext, Lang, MethodDefinition, Portal, TokenGrant } from './contract.ts';
 import { controlRoutes } from './control.ts';
 import { Faults } from './faults.ts';
 import { frameRoutes } from './frame/portal-frame.ts';
@@ -27,7 +27,7 @@ import { robotMethods } from './methods/robots.ts';
 import { Grants, oauthRoutes } from './oauth.ts';
 import { portalMoves } from './portal-move.ts';
 import { restRoutes } from './rest/dispatch.ts';
-import { createPortal } from './state.ts';
+import { createPortal, type PeopleSeed } from './state.ts';
 import { Stats } from './stats.ts';
 import { emulatorTls } from './tls.ts';
 import { createWorkflowEngine, workflowControl, workflowMethods } from './workflow/index.ts';
@@ -44,7 +44,16 @@ export interface EmulatorState extends EmulatorContext {
   /** extra seconds of "server time" a method costs, to reach OPERATION_TIME_LIMIT in tests */
   operatingCost: Map<string, number>;
   /** Creates portals (with listeners once the emulator listens); HTTPS unless told otherwise. */
-  addPortals(count: number, options?: { protocol?: Portal['protocol']; kind?: Portal['kind'] }): Promise<Portal[]>;
+  addPortals(count: number, options?: AddPortalsOptions): Promise<Portal[]>;
+}
+
+export interface AddPortalsOptions {
+  protocol?: Portal['protocol'];
+  kind?: Portal['kind'];
+  /** the portal's language (default en) */
+  languageId?: Lang;
+  /** 'showcase': realistic invented names instead of the test seed's (state.ts) */
+  people?: PeopleSeed;
 }
 
 export interface EmulatorOptions {
@@ -116,10 +125,10 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
     async deliverEvent(portal: Portal, clientId: string, event: string, data: Record<string, unknown>) {
       await state.lifecycle.deliver(portal, clientId, event, data);
     },
-    async addPortals(count: number, { kind = 'cloud', protocol = kind === 'on-premise' ? 'http' : 'https' }: { protocol?: Portal['protocol']; kind?: Portal['kind'] } = {}) {
+    async addPortals(count: number, { kind = 'cloud', protocol = kind === 'on-premise' ? 'http' : 'https', languageId, people }: AddPortalsOptions = {}) {
       const created: Portal[] = [];
       for (let i = 0; i < count; i += 1) {
-        const portal = createPortal(state, state.portals.size);
+        const portal = createPortal(state, state.portals.size, languageId, people);
         portal.protocol = protocol;
         portal.kind = kind;
         state.portals.set(portal.memberId, portal);

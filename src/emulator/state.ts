@@ -6,6 +6,10 @@
  * 3 Clara Sales, 4 Dmitri Support, 5 Eva Support-Lead (head of Support), 6 Felix Extranet (may
  * not receive delegated work), 7 Greta Former (inactive). Departments: 1 Company, 2 Sales (in 1),
  * 3 Support (in 1). Deals DEAL_1…DEAL_5.
+ *
+ * `people: 'showcase'` seeds the same structure (ids, roles, departments, deals) under realistic,
+ * invented names and deal titles, in the portal's language: for the Market's screenshots, which
+ * refuse test users. The default seed never changes: tests name its users.
  */
 import { createHash } from 'node:crypto';
 import type { CrmDocument, Department, EmulatorContext, Lang, Portal, User } from './contract.ts';
@@ -22,6 +26,35 @@ const USERS: Array<Omit<User, 'email'> & { mailbox: string }> = [
   { id: 6, active: true, name: 'Felix', lastName: 'Extranet', mailbox: 'felix', position: 'Contractor', departmentIds: [], isAdmin: false, canReceiveDelegation: false },
   { id: 7, active: false, name: 'Greta', lastName: 'Former', mailbox: 'greta', position: 'Former Employee', departmentIds: [2], isAdmin: false, canReceiveDelegation: false },
 ];
+
+/** The showcase's people by id: names, surnames and positions per portal language (de shares en's). */
+const SHOWCASE_PEOPLE: Record<'en' | 'ru', Record<number, [string, string, string]>> = {
+  en: {
+    1: ['Olivia', 'Bennett', 'Managing Director'],
+    2: ['Marcus', 'Reyes', 'Head of Sales'],
+    3: ['Sofia', 'Lindqvist', 'Account Manager'],
+    4: ['Daniel', 'Okafor', 'Support Engineer'],
+    5: ['Hannah', 'Weber', 'Head of Customer Care'],
+    6: ['Lucas', 'Moreau', 'Implementation Partner'],
+    7: ['Emily', 'Carter', 'Account Manager'],
+  },
+  ru: {
+    1: ['Ольга', 'Белова', 'Генеральный директор'],
+    2: ['Максим', 'Родионов', 'Руководитель отдела продаж'],
+    3: ['Софья', 'Лебедева', 'Менеджер по работе с клиентами'],
+    4: ['Даниил', 'Орлов', 'Инженер поддержки'],
+    5: ['Анна', 'Воронцова', 'Руководитель службы заботы'],
+    6: ['Лев', 'Морозов', 'Партнёр по внедрению'],
+    7: ['Екатерина', 'Карпова', 'Менеджер по работе с клиентами'],
+  },
+};
+const SHOWCASE_DEPARTMENTS: Record<'en' | 'ru', [string, string, string]> = { en: ['Northbridge Office Supply', 'Sales', 'Customer Care'], ru: ['Северный мост', 'Отдел продаж', 'Служба заботы'] };
+const SHOWCASE_DEALS: Record<'en' | 'ru', string[]> = {
+  en: ['Office chairs for Brightline Logistics', 'Annual supply contract — Orion Dental', 'Warehouse scanners for Fernhill Foods', 'Meeting room fit-out — Kestrel Architects', 'Printer fleet renewal — Bluewater Travel'],
+  ru: ['Кресла для «Светлой логистики»', 'Годовой договор поставки — «Орион Дентал»', 'Сканеры для склада «Вересковые продукты»', 'Оснащение переговорных — «Кестрел Архитектс»', 'Обновление принтеров — «Голубая волна»'],
+};
+
+export type PeopleSeed = 'seed' | 'showcase';
 
 const DEPARTMENTS: Department[] = [
   { id: 1, name: 'Company', parentId: null, headUserId: 1 },
@@ -40,17 +73,26 @@ export function webhookCodeFor(memberId: string): string {
 }
 
 /** A new portal; its domain and endpoint are set once it has a port of its own. */
-export function createPortal(ctx: EmulatorContext, index: number, languageId: Lang = 'en'): Portal {
+export function createPortal(ctx: EmulatorContext, index: number, languageId: Lang = 'en', people: PeopleSeed = 'seed'): Portal {
   const memberId = memberIdFor(index);
   const label = NAMES[index] ?? `portal${index}`;
+  const showcase = people === 'showcase' ? (languageId === 'ru' ? 'ru' : 'en') : null;
   const portal: Portal = {
     memberId,
     domain: `${label}.bitrix24.test`,
     clientEndpoint: `${ctx.config.baseUrl}/rest/`,
     protocol: 'https',
     kind: 'cloud',
-    users: new Map(USERS.map(({ mailbox, ...u }) => [u.id, { ...u, email: `${mailbox}@${label}.example` }])),
-    departments: new Map(DEPARTMENTS.map((d) => [d.id, { ...d }])),
+    users: new Map(
+      USERS.map(({ mailbox, ...u }) => {
+        if (!showcase) return [u.id, { ...u, email: `${mailbox}@${label}.example` }];
+        const [name, lastName, position] = SHOWCASE_PEOPLE[showcase][u.id]!;
+        // invented people at a reserved domain (RFC 2606): no real address appears in a screenshot
+        const [first, last] = SHOWCASE_PEOPLE.en[u.id]!;
+        return [u.id, { ...u, name, lastName, position, email: `${first}.${last}@northbridge.example`.toLowerCase() }];
+      }),
+    ),
+    departments: new Map(DEPARTMENTS.map((d, i) => [d.id, showcase ? { ...d, name: SHOWCASE_DEPARTMENTS[showcase][i]! } : { ...d }])),
     documents: new Map(
       DEAL_RESPONSIBLES.map((responsibleId, i): [string, CrmDocument] => {
         const code = `DEAL_${i + 1}`;
@@ -59,7 +101,7 @@ export function createPortal(ctx: EmulatorContext, index: number, languageId: La
           {
             documentId: ['crm', 'CCrmDocumentDeal', code],
             documentType: ['crm', 'CCrmDocumentDeal', 'DEAL'],
-            fields: { ID: i + 1, TITLE: `Deal #${i + 1}`, ASSIGNED_BY_ID: responsibleId, CREATED_BY: 1, OPPORTUNITY: (i + 1) * 1000, STAGE_ID: 'NEW' },
+            fields: { ID: i + 1, TITLE: showcase ? SHOWCASE_DEALS[showcase][i]! : `Deal #${i + 1}`, ASSIGNED_BY_ID: responsibleId, CREATED_BY: 1, OPPORTUNITY: (i + 1) * 1000, STAGE_ID: 'NEW' },
             responsibleId,
           },
         ];

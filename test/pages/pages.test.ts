@@ -2,18 +2,22 @@
  * The app's pages in a real browser, inside the emulator's portal page (the BX24 library, the
  * frame's POSTed auth, postMessage, the portal's user and CRM dialogs), against the app's real
  * API and the emulator's real REST, in the portal's light and dark themes. Screenshots of every
- * page in en and ru, light and dark, go to artifacts/screenshots/.
+ * page in en and ru, light and dark, go to artifacts/screenshots/. At 1280 and 1440 px wide (the
+ * Market's moderation) no page scrolls sideways, the frame never scrolls inside, and none of the
+ * page's own files fails to load.
  */
 /// <reference path="../../public/src/bx24.d.ts" />
 import type { Browser, ConsoleMessage, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
+import { eventTokenDigest } from '../../src/portals/rest-journal.ts';
 import { sequentialTemplate, writeBpt } from '../../src/emulator/workflow/bpt.ts';
 import { appFrame, launchBrowser, screenshot } from '../support/browser.ts';
 import { waitFor } from '../support/process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
-const TABS = ['status', 'calls', 'workflows', 'tasks'] as const;
+/** The main page's tabs in order; the journal is an administrator's only. */
+const TABS = ['status', 'calls', 'workflows', 'tasks', 'journal'] as const;
 type Tab = (typeof TABS)[number];
 type Theme = 'light' | 'dark';
 
@@ -30,21 +34,31 @@ describe("the app's pages in the Bitrix24 frame", () => {
   const originOf = (member: string) => `${stack.emulator.state.portals.get(member)!.protocol}://${domainOf(member)}`;
   // The theme: the portal page's own (?theme=) and the browser's preferred color scheme, which is
   // what the app's page can follow (the BX24 library offers no theme call).
+  /** Requests for the app's own files and API that failed or answered an error, on any page. */
+  const ownFailures: string[] = [];
+  /** Uncaught script errors on any page (the Market refuses JavaScript errors). */
+  const pageErrors: string[] = [];
   const newPage = async (label: string, theme: Theme, viewport = { width: 1200, height: 900 }) => {
     const page = await browser.newPage({ viewport, colorScheme: theme });
-    page.on('pageerror', (error) => console.log(`page error (${label}): ${error.message}`));
+    page.on('requestfailed', (request) => {
+      if (request.url().startsWith(stack.appUrl)) ownFailures.push(`${label}: ${request.url()} ${request.failure()?.errorText}`);
+    });
+    page.on('response', (response) => {
+      if (response.url().startsWith(stack.appUrl) && response.status() >= 400 && !response.url().includes('/api/')) ownFailures.push(`${label}: ${response.url()} ${response.status()}`);
+    });
+    page.on('pageerror', (error) => pageErrors.push(`${label}: ${error.message}`));
     page.on('console', (message: ConsoleMessage) => {
       if (/Content.Security.Policy/i.test(message.text())) violations.push(`${label}: ${message.text()}`);
     });
     return page;
   };
-  const openApp = async (member: string, user: number, lang = 'en', theme: Theme = 'light'): Promise<{ page: Page; frame: Frame }> => {
-    const page = await newPage(`${member}, user ${user}, ${lang}, ${theme}`, theme);
+  const openApp = async (member: string, user: number, lang = 'en', theme: Theme = 'light', viewport?: { width: number; height: number }): Promise<{ page: Page; frame: Frame }> => {
+    const page = await newPage(`${member}, user ${user}, ${lang}, ${theme}`, theme, viewport);
     await page.goto(`${originOf(member)}/marketplace/app/${stack.clientId}/?user=${user}&lang=${lang}&theme=${theme}`);
     return { page, frame: await appFrame(page, stack.appUrl) };
   };
-  const openSettings = async (templateId: number, activity: string, lang = 'en', theme: Theme = 'light') => {
-    const page = await newPage(`settings ${lang} ${theme}`, theme, { width: 900, height: 700 });
+  const openSettings = async (templateId: number, activity: string, lang = 'en', theme: Theme = 'light', viewport = { width: 900, height: 700 }) => {
+    const page = await newPage(`settings ${lang} ${theme}`, theme, viewport);
     await page.goto(`${originOf(portalA)}/marketplace/robot-settings/${stack.clientId}/${templateId}/${activity}/?user=1&lang=${lang}&theme=${theme}`);
     return { page, frame: await appFrame(page, `${stack.appUrl}/placement/start_workflow`) };
   };
@@ -82,7 +96,26 @@ describe("the app's pages in the Bitrix24 frame", () => {
   const expectNoInnerScroll = async (frame: Frame) => {
     await frame.waitForFunction(() => document.documentElement.scrollHeight <= window.innerHeight + 1, undefined, { timeout: 10_000 });
   };
+  /**
+   * No scroll bar sideways: neither the portal page nor the frame's document is wider than its
+   * window, and no element inside scrolls sideways (a table or a code block wider than its box).
+   */
+  const horizontalOverflow = async (page: Page, frame: Frame) => [
+    ...(await page.evaluate(() => (document.documentElement.scrollWidth > document.documentElement.clientWidth ? ['portal page'] : []))),
+    ...(await frame.evaluate(() => {
+      const wide: string[] = [];
+      if (document.documentElement.scrollWidth > document.documentElement.clientWidth) wide.push(`document ${document.documentElement.scrollWidth} > ${document.documentElement.clientWidth}`);
+      for (const element of document.querySelectorAll<HTMLElement>('body *')) {
+        const style = getComputedStyle(element);
+        if (['auto', 'scroll'].includes(style.overflowX) && element.scrollWidth > element.clientWidth + 1 && element.clientWidth > 0) {
+          wide.push(`${element.tagName.toLowerCase()}${element.id ? `#${element.id}` : ''}.${[...element.classList].slice(0, 3).join('.')} ${element.scrollWidth} > ${element.clientWidth}`);
+        }
+      }
+      return wide;
+    })),
+  ];
   const calls = () => stack.database.db.prisma.handlerCall;
+  const journal = () => stack.database.db.prisma.restJournalEntry;
 
   beforeAll(async () => {
     stack = await startStack({ emulator: { rateLimit: { drainPerSec: 20, maxBurst: 200 } }, rateLimit: { drainPerSec: 20, capacity: 150 }, logLevel: 'warn' });
@@ -217,10 +250,19 @@ describe("the app's pages in the Bitrix24 frame", () => {
       return [await post(`/api/calls/${id}/retry`), await post('/api/registration/sync'), await fetch('/api/templates', { headers }).then((r) => r.status)];
     }, failed.id.toString());
     expect(statuses).toEqual([403, 403, 403]);
+    // The REST journal is the administrators': no tab, nothing in a call's panel, refused when asked directly.
+    expect(await frame.$$eval('#tabs [role="tab"]', (tabs) => tabs.map((t) => t.textContent?.trim()))).toEqual(['Status', 'Calls', 'Workflows', 'My tasks']);
+    const journalStatus = await frame.evaluate(async (id) => {
+      const auth = window.BX24!.getAuth() as { access_token: string; member_id: string };
+      const headers = { authorization: `Bearer ${auth.access_token}`, 'x-b24-member-id': auth.member_id };
+      return [await fetch('/api/journal', { headers }).then((r) => r.status), await fetch(`/api/journal?call=${id}`, { headers }).then((r) => r.status)];
+    }, failed.id.toString());
+    expect(journalStatus).toEqual([403, 403]);
     await tab(frame, 'calls');
     await frame.click('#calls [data-call][data-status="failed"]');
     await frame.waitForSelector('#call-detail');
     expect(await frame.$('#retry')).toBeNull();
+    expect(await frame.$('#call-journal')).toBeNull();
     await page.close();
   });
 
@@ -232,6 +274,98 @@ describe("the app's pages in the Bitrix24 frame", () => {
     expect(await calls().count({ where: { portal: { memberId: portalA } } })).toBeGreaterThan(0);
     await screenshot(page, 'calls-portal-b-en-light');
     await page.close();
+  });
+
+  it("an admin reads the REST journal: a call's requests and answering batches in its side panel, the portal's requests filtered and paged", async () => {
+    const answered = await calls().findFirstOrThrow({ where: { portal: { memberId: portalA }, status: 'answered' }, orderBy: { id: 'asc' } });
+    const forCall = { memberId: portalA, OR: [{ callId: answered.id }, { answersFor: { has: eventTokenDigest(answered.eventToken) } }] };
+    // journal lines are written a second after their request: wait until the answer's batch is there
+    await waitFor(async () => (await journal().count({ where: forCall })) > 0, 10_000, "the answered call's journal lines");
+    const expected = await journal().findMany({ where: forCall, orderBy: { id: 'asc' }, select: { id: true, method: true } });
+
+    const { page, frame } = await openApp(portalA, 1);
+    await tab(frame, 'calls');
+    await frame.click(`#calls [data-call="${answered.id}"]`);
+    await frame.waitForSelector(`#call-detail[data-call="${answered.id}"] #call-journal[data-loaded]`);
+    const shown = await frame.$$eval('#call-journal [data-journal]', (lines) => lines.map((l) => ({ id: l.getAttribute('data-journal'), method: l.getAttribute('data-method') })));
+    expect(shown).toEqual(expected.map((line) => ({ id: line.id.toString(), method: line.method })));
+    expect(shown.some((line) => line.method === 'batch')).toBe(true);
+    // a line opens in full: its parameters, redacted
+    await frame.click(`#call-journal [data-journal="${shown[0]!.id}"] .journal-toggle`);
+    const params = await frame.textContent(`#call-journal [data-journal="${shown[0]!.id}"] .journal-params`);
+    expect(params).toContain('[redacted]');
+    expect(params).toMatch(/bizproc\.(event\.send|activity\.log)/);
+    await frame.press('#call-detail', 'Escape');
+
+    await tab(frame, 'journal');
+    await frame.waitForSelector('#journal[data-loaded]');
+    const newest = await journal().findMany({ where: { memberId: portalA }, orderBy: { id: 'desc' }, take: 100, select: { id: true } });
+    expect(newest.length).toBeGreaterThan(50);
+    const rowIds = () => frame.$$eval('#journal [data-journal]', (rows) => rows.map((r) => r.getAttribute('data-journal')!));
+    const firstPage = await rowIds();
+    // newest first, 50 a page; the lines written while the page loaded may come first
+    expect(firstPage).toHaveLength(50);
+    expect(firstPage.map(BigInt)).toEqual([...firstPage.map(BigInt)].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)));
+    await frame.click('#journal-more');
+    await frame.waitForFunction(() => document.querySelectorAll('#journal [data-journal]').length > 50);
+    const twoPages = await rowIds();
+    expect(new Set(twoPages).size).toBe(twoPages.length);
+    expect(twoPages.slice(0, 50)).toEqual(firstPage);
+    const before = BigInt(firstPage[49]!);
+    const secondExpected = await journal().findMany({ where: { memberId: portalA, id: { lt: before } }, orderBy: { id: 'desc' }, take: 50, select: { id: true } });
+    expect(twoPages.slice(50)).toEqual(secondExpected.map((line) => line.id.toString()));
+
+    // filters: a method, then a status
+    await frame.fill('#journal-method', 'batch');
+    await frame.click('#journal-apply');
+    await frame.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#journal [data-journal]')];
+      return document.querySelector('#journal[data-loaded]') && rows.length > 0 && rows.every((r) => r.getAttribute('data-method') === 'batch');
+    });
+    const batches = await journal().count({ where: { memberId: portalA, method: 'batch' } });
+    expect(await frame.$$eval('#journal [data-journal]', (rows) => rows.length)).toBe(Math.min(50, batches));
+    await frame.fill('#journal-method', '');
+    await chooseOption(frame, '#journal-status', '200');
+    await frame.click('#journal-apply');
+    await frame.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#journal [data-journal]')];
+      return rows.length > 0 && rows.every((r) => r.getAttribute('data-status') === '200') && rows.some((r) => r.getAttribute('data-method') !== 'batch');
+    });
+    // a row opens its parameters and the portal's answer
+    const first = await frame.getAttribute('#journal [data-journal]', 'data-journal');
+    await frame.click(`#journal [data-journal="${first}"]`);
+    await frame.waitForSelector(`#journal .journal-payload[data-line="${first}"] .journal-answer`);
+    await page.close();
+  });
+
+  it('has no scroll bar at 1280 and 1440 px wide on any page, and every file of its own loads', async () => {
+    const settingsTemplate = await stack.templateWith(portalA, [{ code: 'start_workflow', name: 'WideStart', properties: { template_id: '' } }]);
+    for (const width of [1280, 1440]) {
+      const viewport = { width, height: 720 };
+      const { page, frame } = await openApp(portalA, 1, 'en', 'light', viewport);
+      await frame.waitForSelector('#chart[data-total] canvas');
+      const views: Array<[string, () => Promise<unknown>]> = [
+        ['status', async () => undefined],
+        ['calls', async () => (await tab(frame, 'calls'), frame.waitForSelector('#calls [data-call]'))],
+        ['call panel', async () => (await frame.click('#calls [data-call][data-status="failed"]'), frame.waitForSelector('#call-detail #call-journal[data-loaded]'))],
+        ['workflows', async () => (await frame.press('#call-detail', 'Escape'), await tab(frame, 'workflows'), frame.waitForSelector('[data-template]'))],
+        ['tasks', async () => (await tab(frame, 'tasks'), frame.waitForSelector('#tasks[data-loaded]', { state: 'attached' }))],
+        ['journal', async () => (await tab(frame, 'journal'), frame.waitForSelector('#journal [data-journal]'))],
+        ['journal line', async () => (await frame.click('#journal [data-method="batch"]'), frame.waitForSelector('#journal .journal-payload'))],
+      ];
+      for (const [name, show] of views) {
+        await show();
+        expect(await horizontalOverflow(page, frame), `${name} at ${width} px`).toEqual([]);
+        if (name !== 'call panel') await expectNoInnerScroll(frame);
+      }
+      await page.close();
+      const settings = await openSettings(settingsTemplate, 'WideStart', 'en', 'light', viewport);
+      expect(await horizontalOverflow(settings.page, settings.frame), `robot settings at ${width} px`).toEqual([]);
+      await expectNoInnerScroll(settings.frame);
+      await settings.page.close();
+    }
+    expect(ownFailures).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 
   it("a robot's settings: the template from the portal's list, its parameters as a form, users and the document from the portal's dialogs, saved into the template", async () => {
@@ -321,5 +455,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
       }
     }
     expect(violations).toEqual([]);
+    expect(ownFailures).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });
