@@ -287,6 +287,8 @@ export type MethodHandler = (ctx: CallContext, params: Record<string, any>) => M
 
 export interface MethodDefinition {
   scope: string;
+  /** narrower scopes that also open the method (user_basic, user_brief for user.get) */
+  alsoScopes?: string[];
   handler: MethodHandler;
 }
 

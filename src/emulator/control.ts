@@ -71,7 +71,7 @@ export const controlRoutes: FastifyPluginAsync<{ state: EmulatorState }> = async
       appUrl: b.appUrl,
       installUrl: b.installUrl ?? b.appUrl,
       eventUrl: b.eventUrl,
-      scopes: Array.isArray(b.scopes) ? b.scopes : ['bizproc', 'task', 'user', 'department', 'placement', 'crm'],
+      scopes: Array.isArray(b.scopes) ? b.scopes : ['bizproc', 'task', 'user_basic', 'department', 'placement', 'crm'],
       version: Number(b.version ?? 1),
       code: b.code ?? b.clientId,
     };

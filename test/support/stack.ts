@@ -60,7 +60,7 @@ export function applicationFor(appUrl: string, clientId: string, clientSecret: s
     appUrl: `${appUrl}/app`,
     installUrl: `${appUrl}/install`,
     eventUrl: `${appUrl}/events`,
-    scopes: ['bizproc', 'task', 'user', 'department', 'crm', 'placement'],
+    scopes: ['bizproc', 'task', 'user_basic', 'department', 'crm', 'placement'],
   };
 }
 

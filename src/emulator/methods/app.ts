@@ -21,6 +21,23 @@ function userFields(user: User) {
   };
 }
 
+/**
+ * The limited versions of the user scope (docs api-reference/user/user-scope.md): user.get and
+ * user.current answer only the fields the version lists; `user` sees them all.
+ */
+const USER_SCOPE_VERSIONS = ['user_basic', 'user_brief'];
+const LIMITED_FIELDS: Record<string, string[]> = {
+  user_basic: ['ID', 'ACTIVE', 'NAME', 'LAST_NAME', 'EMAIL', 'WORK_POSITION', 'UF_DEPARTMENT'],
+  user_brief: ['ID', 'ACTIVE', 'NAME', 'LAST_NAME', 'WORK_POSITION', 'UF_DEPARTMENT'],
+};
+
+function visibleUserFields(call: CallContext, user: User): Record<string, unknown> {
+  const fields = userFields(user);
+  if (call.scopes.has('user')) return fields;
+  const allowed = LIMITED_FIELDS[call.scopes.has('user_basic') ? 'user_basic' : 'user_brief']!;
+  return Object.fromEntries(Object.entries(fields).filter(([key]) => allowed.includes(key)));
+}
+
 function matches(user: User, filter: Record<string, any>): boolean {
   return Object.entries(filter).every(([rawKey, expected]) => {
     const key = rawKey.replace(/^[=!%<>]+/, '').toUpperCase();
@@ -119,16 +136,20 @@ export const appMethods: Record<string, MethodDefinition> = {
       TIME_ZONE_OFFSET: call.portal.utcOffsetMinutes * 60,
     }),
   },
-  'user.current': { scope: 'user', handler: (call) => userFields(call.user) },
+  'user.current': { scope: 'user', alsoScopes: USER_SCOPE_VERSIONS, handler: (call) => visibleUserFields(call, call.user) },
   'user.get': {
     scope: 'user',
+    alsoScopes: USER_SCOPE_VERSIONS,
     handler(call, params) {
       const filter: Record<string, any> = { ...(param(params, 'FILTER') ?? {}) };
       for (const key of ['ID', 'EMAIL', 'ACTIVE', 'UF_DEPARTMENT', 'NAME', 'LAST_NAME', 'USER_TYPE']) {
         if (params[key] !== undefined) filter[key] = params[key];
       }
       const users = [...call.portal.users.values()].filter((u) => matches(u, filter)).sort((a, b) => a.id - b.id);
-      return listPage(users.map(userFields), startOf(params));
+      return listPage(
+        users.map((user) => visibleUserFields(call, user)),
+        startOf(params),
+      );
     },
   },
   'department.get': {

@@ -22,7 +22,7 @@ interface Outcome {
 export async function invoke(state: EmulatorState, call: CallContext, method: string, params: Record<string, any>): Promise<Outcome> {
   const definition: MethodDefinition | undefined = state.methods.get(method);
   if (!definition) throw new RestError('ERROR_METHOD_NOT_FOUND', 'Method not found!', 404);
-  if (definition.scope !== 'app' && !call.scopes.has(definition.scope)) {
+  if (definition.scope !== 'app' && !call.scopes.has(definition.scope) && !definition.alsoScopes?.some((scope) => call.scopes.has(scope))) {
     throw new RestError('insufficient_scope', 'The request requires higher privileges than provided by the access token', 403);
   }
   const appKey = `${call.app?.application.clientId ?? 'webhook'}:${method}`;
