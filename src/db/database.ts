@@ -4,10 +4,9 @@
  * nothing installed. Both get the same migrations on open.
  */
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import pg from 'pg';
@@ -36,6 +35,8 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger, o
     adapter = new PrismaPg({ connectionString: settings.databaseUrl, max: 10 });
   } else {
     mkdirSync(settings.dataDir, { recursive: true });
+    // Loaded only for the embedded database: a PostgreSQL server's processes never carry it.
+    const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
     pglite = await PGlite.create(settings.dataDir);
     adapter = new PrismaPGlite(pglite);
   }

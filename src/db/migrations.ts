@@ -7,7 +7,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import { NO_FILTER, openSchemaEngine, type MigrationList } from './schema-engine.ts';
+// The schema engine (WASM) is loaded only when there is something to apply: its memory stays with
+// the process for good.
+import type { MigrationList } from './schema-engine.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url));
 
@@ -28,6 +30,7 @@ export function readMigrations(dir = MIGRATIONS_DIR): MigrationList {
 }
 
 export async function applyMigrations(adapter: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+  const { NO_FILTER, openSchemaEngine } = await import('./schema-engine.ts');
   const engine = await openSchemaEngine(adapter);
   try {
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList: readMigrations(), filters: NO_FILTER });

@@ -28,7 +28,7 @@ const HIGH_LOAD = Number(process.env.BENCH_HIGH_LOAD ?? 300);
 const RATE_LIMITED_CALLS = Number(process.env.BENCH_RATE_LIMITED_CALLS ?? 2000);
 const UNBATCHED_CALLS = Number(process.env.BENCH_UNBATCHED_CALLS ?? 100);
 const FAIR_PORTALS = 50;
-const FAIR_CALLS_PER_PORTAL = Number(process.env.BENCH_FAIR_CALLS ?? 6);
+const FAIR_CALLS_PER_PORTAL = Number(process.env.BENCH_FAIR_CALLS ?? 10);
 const RSS_CALLS = Number(process.env.BENCH_RSS_CALLS ?? 100_000);
 
 function percentile(sorted: number[], p: number): number {
