@@ -62,15 +62,15 @@ describe("the app's pages in the Bitrix24 frame", () => {
     await page.goto(`${originOf(portalA)}/marketplace/robot-settings/${stack.clientId}/${templateId}/${activity}/?user=1&lang=${lang}&theme=${theme}`);
     return { page, frame: await appFrame(page, `${stack.appUrl}/placement/start_workflow`) };
   };
-  // A click that lands while a closing slideover still covers the tabs is lost: click again until
-  // the view is there (a condition, not a pause).
+  // The view is switched once <main> names it; it may still be empty (and so have no box) while
+  // its data loads, so "attached", not "visible". The tab is chosen from the keyboard (focus, Enter),
+  // as a keyboard user does: a mouse click can land beside it while BX24.fitWindow is still
+  // resizing the frame under the pointer.
   const tab = async (frame: Frame, name: Tab) => {
-    const view = frame.locator(`main[data-view="${name}"]`);
-    await waitFor(async () => {
-      await frame.locator('#tabs [role="tab"]').nth(TABS.indexOf(name)).click({ timeout: 5_000 });
-      await view.waitFor({ state: 'visible', timeout: 2_000 });
-      return true;
-    }, 30_000, `the ${name} tab`);
+    const trigger = frame.locator('#tabs [role="tab"]').nth(TABS.indexOf(name));
+    await trigger.focus();
+    await trigger.press('Enter');
+    await frame.locator(`main[data-view="${name}"]`).waitFor({ state: 'attached' });
   };
   /** Picks in the portal's dialog (the emulator's stand-in for the user and CRM dialogs). */
   const pickInPortal = async (page: Page, ids: string[], search?: string) => {
