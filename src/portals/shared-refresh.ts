@@ -87,7 +87,10 @@ export async function refreshOncePerPortal(
       fresh = await refreshTokens(oauth, stored.refreshToken);
     } catch (error) {
       if (error instanceof OAuthRefreshError && error.isFinal) {
-        const reason = `token refresh refused (${error.code}): an administrator must open the app again`;
+        const reason =
+          error.code === 'PAYMENT_REQUIRED'
+            ? 'the app’s subscription on this portal has ended (PAYMENT_REQUIRED): renew it in the Bitrix24 Market, then an administrator opens the app again'
+            : `token refresh refused (${error.code}): an administrator must open the app again`;
         // Only if the refresh token refused is still the stored one: a reinstall meanwhile wins.
         await prisma.$executeRaw`
           UPDATE portals SET state = 'needs_reauth', state_reason = ${reason}
