@@ -3,6 +3,7 @@
  * the queue server's exact call, the reference's own template, and the rate limit.
  */
 import { once } from 'node:events';
+import { sdkFromGrant } from './support/sdk.ts';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,25 +31,7 @@ describe('the emulator through the official SDK', () => {
   /** A B24OAuth client for a user of the portal, from a fresh grant. */
   const sdkFor = async (userId = 1) => {
     const t = await control('POST', `/_emulator/portals/${member}/apps/${CLIENT.clientId}/tokens`, { userId });
-    const b24 = new B24OAuth(
-      {
-        applicationToken: t.application_token,
-        userId: t.user_id,
-        memberId: t.member_id,
-        accessToken: t.access_token,
-        refreshToken: t.refresh_token,
-        expires: t.expires,
-        expiresIn: t.expires_in,
-        scope: t.scope,
-        domain: t.domain,
-        clientEndpoint: t.client_endpoint,
-        serverEndpoint: t.server_endpoint,
-        status: t.status,
-      },
-      CLIENT,
-      { restrictionParams: { maxRetries: 1 } },
-    );
-    b24.offClientSideWarning();
+    const b24 = sdkFromGrant(t, CLIENT);
     return b24;
   };
   const call = async (b24: B24OAuth, method: string, params: Record<string, unknown> = {}) => {

@@ -2,7 +2,7 @@
  * The workflow side's documented errors, through the official SDK: templates, runs, workflow
  * tasks, answers, and paging past 50.
  */
-import { AjaxError, B24OAuth } from '@bitrix24/b24jssdk';
+import { sdkCaller, sdkFromGrant } from './support/sdk.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEmulator, type Emulator } from '../src/emulator/server.ts';
 import { sequentialTemplate, writeBpt } from '../src/emulator/workflow/bpt.ts';
@@ -21,20 +21,7 @@ describe('workflow methods through the SDK: shapes and documented errors', () =>
   };
   const sdk = async (app: typeof A, userId = 1) => {
     const t = await control('POST', `/_emulator/portals/${member}/apps/${app.clientId}/tokens`, { userId });
-    const b24 = new B24OAuth(
-      { applicationToken: t.application_token, userId, memberId: member, accessToken: t.access_token, refreshToken: t.refresh_token, expires: t.expires, expiresIn: t.expires_in, scope: t.scope, domain: t.domain, clientEndpoint: t.client_endpoint, serverEndpoint: t.server_endpoint, status: t.status },
-      app,
-      { restrictionParams: { maxRetries: 1 } },
-    );
-    b24.offClientSideWarning();
-    return async (method: string, params: Record<string, unknown> = {}) => {
-      try {
-        const r = await b24.actions.v2.call.make({ method, params: params as never });
-        return r.isSuccess ? { result: r.getData()!.result as any, total: r.getTotal() } : { error: (r.getErrors().next().value as AjaxError).code };
-      } catch (error) {
-        return { error: (error as AjaxError).code, status: (error as AjaxError).status };
-      }
-    };
+    return sdkCaller(sdkFromGrant({ ...t, user_id: userId, member_id: member }, app), { withTotal: true });
   };
   const bpt = (steps: Parameters<typeof sequentialTemplate>[0]) => ['t.bpt', writeBpt({ TEMPLATE: sequentialTemplate(steps) }).toString('base64')];
   const DEAL = ['crm', 'CCrmDocumentDeal', 'DEAL'];

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AjaxError, B24OAuth } from '@bitrix24/b24jssdk';
+import { sdkCaller, sdkFromGrant, type Grant } from '../support/sdk.ts';
 import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
 
 export interface App {
@@ -61,24 +61,7 @@ export async function startHarness(app: App): Promise<Harness> {
   };
   const sdk: Harness['sdk'] = async (a, userId = 1) => {
     const t = await token(a, userId);
-    const b24 = new B24OAuth(
-      { applicationToken: t.application_token, userId: t.user_id, memberId: t.member_id, accessToken: t.access_token, refreshToken: t.refresh_token, expires: t.expires, expiresIn: t.expires_in, scope: t.scope, domain: t.domain, clientEndpoint: t.client_endpoint, serverEndpoint: t.server_endpoint, status: t.status },
-      a,
-      { restrictionParams: { maxRetries: 1 } },
-    );
-    b24.offClientSideWarning();
-    return async (method, params = {}) => {
-      try {
-        const response = await b24.actions.v2.call.make({ method, params: params as never });
-        if (!response.isSuccess) {
-          const error = response.getErrors().next().value as AjaxError;
-          return { error: error.code, status: error.status };
-        }
-        return { result: response.getData()!.result };
-      } catch (error) {
-        return { error: (error as AjaxError).code, status: (error as AjaxError).status };
-      }
-    };
+    return sdkCaller(sdkFromGrant(t as Grant, a));
   };
 
   await control('POST', '/_emulator/applications', { ...app, appUrl: `${receiverUrl}/app`, eventUrl: `${receiverUrl}/events` });

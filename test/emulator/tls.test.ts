@@ -5,13 +5,14 @@
  * without the CA is refused, and a portal created as `protocol: 'http'` still works.
  */
 import { execFile } from 'node:child_process';
+import { sdkFromGrant } from '../support/sdk.ts';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity, connect, type DetailedPeerCertificate } from 'node:tls';
 import { promisify } from 'node:util';
-import { B24Hook, B24OAuth } from '@bitrix24/b24jssdk';
+import { B24Hook } from '@bitrix24/b24jssdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describePortal } from '../../src/emulator/control.ts';
 import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
@@ -87,25 +88,7 @@ describe('the emulator over HTTPS', () => {
     const t = await control('POST', `/_emulator/portals/${member}/apps/${CLIENT.clientId}/tokens`, { userId: 1 });
     expect(t.client_endpoint).toBe(portal().clientEndpoint);
     expect(t.server_endpoint).toBe(`${base}/rest/`);
-    const b24 = new B24OAuth(
-      {
-        applicationToken: t.application_token,
-        userId: t.user_id,
-        memberId: t.member_id,
-        accessToken: t.access_token,
-        refreshToken: t.refresh_token,
-        expires: t.expires,
-        expiresIn: t.expires_in,
-        scope: t.scope,
-        domain: t.domain,
-        clientEndpoint: t.client_endpoint,
-        serverEndpoint: t.server_endpoint,
-        status: t.status,
-      },
-      CLIENT,
-      { restrictionParams: { maxRetries: 1 } },
-    );
-    b24.offClientSideWarning();
+    const b24 = sdkFromGrant(t, CLIENT);
     const appInfo = await b24.actions.v2.call.make({ method: 'app.info' });
     expect(appInfo.getData()!.result).toMatchObject({ CODE: CLIENT.clientId, INSTALLED: true });
 

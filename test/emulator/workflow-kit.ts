@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AjaxError, B24OAuth } from '@bitrix24/b24jssdk';
+import { sdkCaller, sdkFromGrant } from '../support/sdk.ts';
 import qs from 'qs';
 import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
 
@@ -42,20 +42,7 @@ export async function startKit(apps: Array<App & { appUrl?: string }>): Promise<
   }
   const sdk = async (app: App, userId = 1) => {
     const t = await tokens(app, userId);
-    const b24 = new B24OAuth(
-      { applicationToken: t.application_token, userId, memberId: member, accessToken: t.access_token, refreshToken: t.refresh_token, expires: t.expires, expiresIn: t.expires_in, scope: t.scope, domain: t.domain, clientEndpoint: t.client_endpoint, serverEndpoint: t.server_endpoint, status: t.status },
-      app,
-      { restrictionParams: { maxRetries: 1 } },
-    );
-    b24.offClientSideWarning();
-    return async (method: string, params: Record<string, unknown> = {}) => {
-      try {
-        const r = await b24.actions.v2.call.make({ method, params: params as never });
-        return r.isSuccess ? { result: r.getData()!.result as any, total: r.getTotal() } : { error: (r.getErrors().next().value as AjaxError).code };
-      } catch (error) {
-        return { error: (error as AjaxError).code, status: (error as AjaxError).status };
-      }
-    };
+    return sdkCaller(sdkFromGrant({ ...t, user_id: userId, member_id: member }, app), { withTotal: true });
   };
   const raw = async (app: App, userId: number, method: string, params: Record<string, unknown>) => {
     const t = await tokens(app, userId);
