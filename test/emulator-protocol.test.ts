@@ -3,6 +3,7 @@
  * the queue server's exact call, the reference's own template, and the rate limit.
  */
 import { once } from 'node:events';
+import { emulatorControl } from './support/emulator-control.ts';
 import { sdkFromGrant } from './support/sdk.ts';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -22,11 +23,7 @@ describe('the emulator through the official SDK', () => {
   let receiverUrl: string;
   const received: Array<{ url: string; body: string }> = [];
 
-  const control = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!response.ok) throw new Error(`${path}: ${await response.text()}`);
-    return response.json() as Promise<any>;
-  };
+  const control = emulatorControl(() => base);
 
   /** A B24OAuth client for a user of the portal, from a fresh grant. */
   const sdkFor = async (userId = 1) => {

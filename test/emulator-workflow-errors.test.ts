@@ -3,6 +3,7 @@
  * tasks, answers, and paging past 50.
  */
 import { sdkCaller, sdkFromGrant } from './support/sdk.ts';
+import { emulatorControl } from './support/emulator-control.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEmulator, type Emulator } from '../src/emulator/server.ts';
 import { sequentialTemplate, writeBpt } from '../src/emulator/workflow/bpt.ts';
@@ -14,11 +15,7 @@ describe('workflow methods through the SDK: shapes and documented errors', () =>
   let emulator: Emulator;
   let base: string;
   let member: string;
-  const control = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!response.ok) throw new Error(`${path}: ${await response.text()}`);
-    return response.json() as Promise<any>;
-  };
+  const control = emulatorControl(() => base);
   const sdk = async (app: typeof A, userId = 1) => {
     const t = await control('POST', `/_emulator/portals/${member}/apps/${app.clientId}/tokens`, { userId });
     return sdkCaller(sdkFromGrant({ ...t, user_id: userId, member_id: member }, app), { withTotal: true });

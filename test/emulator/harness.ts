@@ -4,6 +4,7 @@
  * (to see status, error texts and the exact JSON), and the official SDK.
  */
 import { once } from 'node:events';
+import { emulatorControl } from '../support/emulator-control.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sdkCaller, sdkFromGrant, type Grant } from '../support/sdk.ts';
@@ -47,11 +48,7 @@ export async function startHarness(app: App): Promise<Harness> {
   const base = await emulator.listen();
   const member = [...emulator.state.portals.keys()][0]!;
 
-  const control: Harness['control'] = async (method, path, body) => {
-    const response = await fetch(`${base}${path}`, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-    return response.json();
-  };
+  const control: Harness['control'] = emulatorControl(base);
   const token: Harness['token'] = (a, userId = 1) => control('POST', `/_emulator/portals/${member}/apps/${a.clientId}/tokens`, { userId });
   const rest: Harness['rest'] = async (url, params = {}) => {
     const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params), redirect: 'manual' });

@@ -5,6 +5,7 @@
  * without the CA is refused, and a portal created as `protocol: 'http'` still works.
  */
 import { execFile } from 'node:child_process';
+import { emulatorControl } from '../support/emulator-control.ts';
 import { sdkFromGrant } from '../support/sdk.ts';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,11 +35,7 @@ describe('the emulator over HTTPS', () => {
   let base: string;
   let member: string;
 
-  const control = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!response.ok) throw new Error(`${path}: ${await response.text()}`);
-    return response.json() as Promise<any>;
-  };
+  const control = emulatorControl(() => base);
   const portal = (memberId = member) => emulator.state.portals.get(memberId)!;
 
   beforeAll(async () => {

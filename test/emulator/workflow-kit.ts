@@ -4,6 +4,7 @@
  * handler server that records what the queue server POSTs.
  */
 import { createServer, type Server } from 'node:http';
+import { emulatorControl } from '../support/emulator-control.ts';
 import type { AddressInfo } from 'node:net';
 import { sdkCaller, sdkFromGrant } from '../support/sdk.ts';
 import qs from 'qs';
@@ -30,11 +31,7 @@ export async function startKit(apps: Array<App & { appUrl?: string }>): Promise<
   const emulator = await buildEmulator({ portals: 1, rateLimit: { drainPerSec: 500, maxBurst: 5000 } });
   const base = await emulator.listen();
   const member = [...emulator.state.portals.keys()][0]!;
-  const control = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!response.ok) throw new Error(`${path}: ${await response.text()}`);
-    return response.json() as Promise<any>;
-  };
+  const control = emulatorControl(() => base);
   const tokens = (app: App, userId: number) => control('POST', `/_emulator/portals/${member}/apps/${app.clientId}/tokens`, { userId });
   for (const app of apps) {
     await control('POST', '/_emulator/applications', { clientId: app.clientId, clientSecret: app.clientSecret, appUrl: app.appUrl ?? 'http://127.0.0.1:9/app' });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { emulatorControl } from '../support/emulator-control.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
@@ -48,11 +49,7 @@ describe('a worker killed in the middle of 200 queued calls', () => {
       await waitFor(async () => (await fetch(`${appUrl}/readyz`)).ok, 60_000, 'app ready');
       return run;
     };
-    const control = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${emulatorUrl}${path}`, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (!response.ok) throw new Error(`${path}: ${await response.text()}`);
-      return response.json() as Promise<any>;
-    };
+    const control = emulatorControl(emulatorUrl);
     const first = await start();
     const member = [...emulator.state.portals.keys()][0]!;
     await control('POST', '/_emulator/applications', { clientId, clientSecret: 'crash-secret', appUrl, installUrl: `${appUrl}/install`, eventUrl: `${appUrl}/events` });

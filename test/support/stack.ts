@@ -5,6 +5,7 @@
  * test can read them.
  */
 import { randomBytes } from 'node:crypto';
+import { emulatorControl } from './emulator-control.ts';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { createApp, type App } from '../../src/app.ts';
@@ -120,16 +121,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await server.listen({ port, host: '127.0.0.1' });
     stops.push(() => server.close());
 
-    const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-      const response = await fetch(`${emulatorUrl}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      if (!response.ok) throw new Error(`emulator ${method} ${path}: ${response.status} ${text}`);
-      return (text ? JSON.parse(text) : null) as T;
-    };
+    const control = emulatorControl(emulatorUrl);
     await control('POST', '/_emulator/applications', applicationFor(appUrl, clientId, clientSecret));
 
     const memberId = (index = 0) => [...emulator.state.portals.keys()][index]!;
