@@ -22,13 +22,3 @@ export function isHost(value: string | undefined): value is string {
 export function isMemberId(value: string | undefined): value is string {
   return value !== undefined && MEMBER_ID.test(value);
 }
-
-export function isHttpUrl(value: string | undefined): value is string {
-  if (!value) return false;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}

@@ -9,7 +9,7 @@
  *      (app.info CODE) and an administrator (profile ADMIN).
  * The request may only agree with what these say; nothing is sent to a host it names.
  */
-import { OAuthRefreshError, refreshTokens, type OAuthSettings } from '../portals/oauth-refresh.ts';
+import { OAuthRefreshError, refreshTokens, type FreshTokens, type OAuthSettings } from '../portals/oauth-refresh.ts';
 import type { PortalRecord, PortalTokens } from '../portals/portal-store.ts';
 import type { JournalTarget, RestJournal } from '../portals/rest-journal.ts';
 import { TokenNotVouched, tokenOwner, type AppInfo, type TokenOwner } from '../portals/token-owner.ts';
@@ -25,13 +25,9 @@ export class InstallRefused extends Error {
   }
 }
 
-export interface ProvenPortal {
-  memberId: string;
+/** What the OAuth server named, the portal's host (not the answer's own `domain`: that is the OAuth server's), and who holds the token. */
+export interface ProvenPortal extends Pick<FreshTokens, 'memberId' | 'clientEndpoint' | 'serverEndpoint' | 'scope' | 'status'> {
   domain: string;
-  clientEndpoint: string;
-  serverEndpoint: string;
-  scope: string;
-  status: string;
   tokens: PortalTokens;
   owner: TokenOwner;
 }

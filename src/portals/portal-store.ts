@@ -149,10 +149,6 @@ export class PortalStore {
     };
   }
 
-  async markNeedsReauth(portalId: number, reason: string): Promise<void> {
-    await this.prisma.portal.update({ where: { id: portalId }, data: { state: 'needs_reauth', stateReason: reason } });
-  }
-
   /** Forgets the tokens; with `clean` (the admin asked to delete data) removes every row of the portal. */
   async uninstall(portalId: number, clean: boolean): Promise<void> {
     if (clean) {

@@ -45,11 +45,6 @@ export class TokenCipher {
     return !envelope.startsWith(`${this.keys.current.id}.`);
   }
 
-  /** The id of the key an envelope was written with. */
-  static keyIdOf(envelope: string): string {
-    return envelope.slice(0, Math.max(0, envelope.indexOf('.')));
-  }
-
   knows(keyId: string): boolean {
     return this.keys.all.has(keyId);
   }
