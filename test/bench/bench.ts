@@ -99,7 +99,7 @@ async function acknowledgement() {
     const cpu = process.cpuUsage();
     const handlerFigures = await run(handlerUrl);
     const cpuMsPerCall = cpuMsPer(cpu, handlerFigures.ok2xx);
-    const commitsPerCall = round(((await commits()) - commitsBefore) / Math.max(1, handlerFigures.ok2xx) * 100) / 100;
+    const commitsPerCall = Math.round((((await commits()) - commitsBefore) / Math.max(1, handlerFigures.ok2xx)) * 1000) / 1000;
     await empty.close();
     // A 2xx is a stored call with its job: count both among the calls of the measured run.
     const [counts] = await prisma.$queryRawUnsafe<Array<{ stored: bigint; with_job: bigint }>>(

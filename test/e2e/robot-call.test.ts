@@ -104,6 +104,21 @@ describe('a robot call end to end', () => {
     expect(await stack.database.db.prisma.handlerCall.count({ where: { eventToken: 'dup-token' } })).toBe(1);
   });
 
+  it('the same event_token sent many times at once, beside new calls, is stored once and every copy is acknowledged with its id', async () => {
+    const send = (token: string) =>
+      fetch(`${stack.appUrl}/handlers/hash_value`, { method: 'POST', headers: FORM, body: callBody({ workflow_id: `wf-${token}`, event_token: token, use_subscription: 'N' }) });
+    // Sent together they land in one statement and in the next ones: resent within a batch and across batches.
+    const tokens = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? `burst-new-${i}` : 'burst-dup'));
+    const answers = await Promise.all(tokens.map(send));
+    expect(answers.map((a) => a.status)).toEqual(tokens.map(() => 200));
+    const ids = await Promise.all(answers.map(async (a) => (await a.json()).call as string));
+    const dupIds = new Set(ids.filter((_, i) => tokens[i] === 'burst-dup'));
+    expect(dupIds.size).toBe(1);
+    const stored = await stack.database.db.prisma.handlerCall.findMany({ where: { eventToken: { startsWith: 'burst-' } }, select: { id: true, eventToken: true } });
+    expect(stored).toHaveLength(21);
+    expect(String(stored.find((c) => c.eventToken === 'burst-dup')!.id)).toBe([...dupIds][0]);
+  });
+
   it('a call whose workflow stopped waiting (timeout_duration) is abandoned and recorded, not answered', async () => {
     const body = callBody({ workflow_id: 'wf-late', event_token: 'tok-late', use_subscription: 'Y', timeout_duration: '5', ts: String(Math.floor(Date.now() / 1000) - 60) });
     expect((await fetch(`${stack.appUrl}/handlers/hash_value`, { method: 'POST', headers: FORM, body })).status).toBe(200);
