@@ -10,9 +10,10 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { text } from '../lifecycle/fields.ts';
 import { originOf, pagePolicy } from '../page-policy.ts';
 import type { PortalStore } from '../portals/portal-store.ts';
+import { projectFile } from '../project-files.ts';
 import type { Catalog } from '../robots/catalog.ts';
 
-const PUBLIC = new URL('../../public/', import.meta.url);
+const PUBLIC = projectFile('public/');
 // Bitrix24's UI kit (@bitrix24/b24ui-nuxt 2.13.0) injects one <style id="bitrix24-ui-colors"> through
 // unhead (its colors plugin: empty theme variables, written twice while mounting). Only those exact
 // texts are allowed, by hash; nothing else inline. test/pages fails on any CSP violation, so a kit

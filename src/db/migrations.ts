@@ -10,8 +10,9 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 // The schema engine (WASM) is loaded only when there is something to apply: its memory stays with
 // the process for good.
 import type { MigrationList } from './schema-engine.ts';
+import { projectFile } from '../project-files.ts';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(projectFile('prisma/migrations/'));
 
 export function readMigrations(dir = MIGRATIONS_DIR): MigrationList {
   const names = existsSync(dir)

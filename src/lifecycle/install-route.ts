@@ -12,8 +12,9 @@ import { frameOrigin, newNonce, originOf, pagePolicy } from '../page-policy.ts';
 import { isHost, isMemberId, text } from './fields.ts';
 import { InstallRefused, type Installer } from './installer.ts';
 import { pageText } from './install-texts.ts';
+import { projectFile } from '../project-files.ts';
 
-const template = readFileSync(new URL('../../public/install.html', import.meta.url), 'utf8');
+const template = readFileSync(projectFile('public/install.html'), 'utf8');
 
 export interface InstallRouteOptions {
   installer: Installer;

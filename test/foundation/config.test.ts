@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { spawnTs } from '../support/process.ts';
+import { spawnApp } from '../support/process.ts';
 
 describe('configuration', () => {
   it('has working defaults for development and says which secrets it made up', () => {
@@ -67,7 +67,7 @@ describe('configuration', () => {
   });
 
   it('npm start with a bad setting prints one line, no stack trace, and exits 1', async () => {
-    const run = spawnTs('src/main.ts', { PORT: '99999' });
+    const run = spawnApp({ PORT: '99999' });
     expect(await run.exited).toBe(1);
     expect(run.stderr().trim().split('\n')).toEqual(['configuration error: PORT must be a whole number from 0 to 65535, got "99999"']);
     expect(run.stdout()).toBe('');

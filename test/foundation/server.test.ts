@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEmptyDatabase } from '../support/db.ts';
-import { freePort, postDeclaringLength, spawnTs, waitFor } from '../support/process.ts';
+import { freePort, postDeclaringLength, spawnApp, waitFor } from '../support/process.ts';
 
 describe('npm start', () => {
   const dir = mkdtempSync(join(tmpdir(), 'b24-start-'));
@@ -11,7 +11,7 @@ describe('npm start', () => {
 
   it('comes up on the embedded database, is healthy and ready, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const run = spawnTs('src/main.ts', { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'info' });
+    const run = spawnApp({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'info' });
     const base = `http://127.0.0.1:${port}`;
     const ready = await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 90_000, '/readyz');
     expect(ready).toBe(true);
@@ -26,7 +26,7 @@ describe('npm start', () => {
   it('against PostgreSQL: a form body that cannot be parsed gets a 4xx, never a 5xx', async () => {
     const empty = await createEmptyDatabase();
     const port = await freePort();
-    const run = spawnTs('src/main.ts', { PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: empty.url, LOG_LEVEL: 'warn' });
+    const run = spawnApp({ PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: empty.url, LOG_LEVEL: 'warn' });
     const base = `http://127.0.0.1:${port}`;
     try {
       await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 90_000, '/readyz');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortalStore } from '../../src/portals/portal-store.ts';
 import { TokenCipher } from '../../src/portals/token-cipher.ts';
-import { spawnTs } from '../support/process.ts';
+import { spawnApp, spawnTs } from '../support/process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 describe('rotating TOKEN_ENCRYPTION_KEY as the README says', () => {
@@ -18,7 +18,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY as the README says', () => {
   afterAll(() => stack?.stop());
 
   it('a ring that lacks the stored tokens’ key stops the app at start with one clear line, instead of failing every portal later', async () => {
-    const run = spawnTs('src/main.ts', env(`k2:${newKey}`));
+    const run = spawnApp(env(`k2:${newKey}`));
     expect(await run.exited).toBe(1);
     expect(run.stderr().trim().split('\n')).toEqual([
       'configuration error: stored tokens were encrypted with key id(s) test, which TOKEN_ENCRYPTION_KEY does not hold: keep the old key in the ring (`new:NEW,test:OLD`) until `npm run keys:rewrap` has moved them',

@@ -1,6 +1,6 @@
 /**
  * The reliability suite's rig: the emulator in this process, the app as real processes
- * (`node --import tsx src/main.ts`) on one database behind a round-robin TCP balancer (what an
+ * (`node dist/src/main.js`, what `npm start` runs) on one database behind a round-robin TCP balancer (what an
  * operator puts in front of several instances), streams of workflows, and the summary line:
  * what the emulator's queue server sent, what the app acknowledged, what the portal got back.
  */
@@ -9,7 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Emulator } from '../../src/emulator/server.ts';
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
-import { freePort, spawnTs, waitFor, type Spawned } from '../support/process.ts';
+import { freePort, spawnApp, waitFor, type Spawned } from '../support/process.ts';
 import { applicationFor } from '../support/stack.ts';
 
 export const SOAK = process.env.SOAK === '1';
@@ -95,7 +95,7 @@ export async function startCluster(options: {
   const instances: Instance[] = [];
   const start = async (index: number) => {
     const port = ports[index]!;
-    const run = spawnTs('src/main.ts', env(port));
+    const run = spawnApp(env(port));
     instances[index] = { index, port, run };
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 90_000, `instance ${index} ready`).catch((error) => {
       console.log(run.stdout().slice(-2000), run.stderr().slice(-2000));

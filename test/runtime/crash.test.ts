@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
 import { freshDatabase, type FreshDatabase } from '../support/db.ts';
-import { freePort, spawnTs, waitFor, type Spawned } from '../support/process.ts';
+import { freePort, spawnApp, waitFor, type Spawned } from '../support/process.ts';
 
 const CALLS = 200;
 
@@ -44,7 +44,7 @@ describe('a worker killed in the middle of 200 queued calls', () => {
       LOG_LEVEL: process.env.CRASH_LOG_LEVEL ?? 'warn',
     };
     const start = async () => {
-      const run = spawnTs('src/main.ts', env);
+      const run = spawnApp(env);
       running.push(run);
       await waitFor(async () => (await fetch(`${appUrl}/readyz`)).ok, 60_000, 'app ready');
       return run;

@@ -19,10 +19,22 @@ export function inheritedEnv(): Record<string, string | undefined> {
   return { PATH, HOME, NODE_EXTRA_CA_CERTS, EMULATOR_CA_FILE };
 }
 
-/** Runs a TypeScript entry point; a variable given as undefined in `env` is left unset. */
+/** What `npm start` runs: the server as `npm run build` compiled it (global-setup.ts builds it). */
+export const APP_ENTRY = 'dist/src/main.js';
+
+/** Runs the app as `npm start` does; a variable given as undefined in `env` is left unset. */
+export function spawnApp(env: Record<string, string | undefined>): Spawned {
+  return spawnNode([APP_ENTRY], env);
+}
+
+/** Runs a TypeScript entry point (a CLI, the emulator, a test's helper) through tsx. */
 export function spawnTs(script: string, env: Record<string, string | undefined>): Spawned {
-  // node with tsx as a loader: no wrapper process between the test's signals and the program.
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnNode(['--import', 'tsx', script], env);
+}
+
+function spawnNode(args: string[], env: Record<string, string | undefined>): Spawned {
+  // node itself, no npm or shell between the test's signals and the program.
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
