@@ -17,10 +17,11 @@ export interface ServerDeps {
 
 /** Bounds on what one form body may unfold into: Bitrix24's deepest key is properties[NAME][i]. */
 export const FORM_LIMITS = { depth: 5, parameterLimit: 1000, arrayLimit: 100 } as const;
+const FORM_OPTIONS: qs.IParseOptions = { ...FORM_LIMITS, allowPrototypes: false };
 
 /** Form bodies as Bitrix24 sends them; the bench's empty route registers the same parser. */
 export async function registerFormBodies(app: FastifyInstance): Promise<void> {
-  await app.register(formbody, { parser: (body) => qs.parse(body, { ...FORM_LIMITS, allowPrototypes: false }) });
+  await app.register(formbody, { parser: (body) => qs.parse(body, FORM_OPTIONS) });
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
