@@ -44,8 +44,10 @@ type Run = <T extends object>(name: string | null, text: string, values: unknown
 
 /**
  * Connections the acknowledgement path keeps for itself, per process: statements in flight at
- * once. Two beat more here: a statement costs PostgreSQL about the same for 1 call as for 50, so
- * fewer, fuller statements acknowledge more (measured: 2 → ~2,100-3,700/s, 4 → ~1,300/s, 8 → 500/s).
+ * once. A statement costs PostgreSQL about the same for 1 call as for 50, so fewer, fuller
+ * statements acknowledge more (2026-11-25, 2 cores, `BENCH_ONLY=ack npm run bench`: 1 → 8,650-8,850
+ * calls/s, 2 → 8,100, 4 → 6,850-7,050). Two, not one, so that a statement that waits (a lock, a
+ * slow disk) does not stop every acknowledgement behind it.
  */
 export const INTAKE_POOL_SIZE = 2;
 /** Calls in one statement at most. */

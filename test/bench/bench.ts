@@ -36,6 +36,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+/** a ratio to three decimals */
+const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
 
 /** The body the queue server sends; autocannon replaces each [<id>] per request (a fresh event token). */
 function callBody(member: string, applicationToken: string): string {
@@ -99,7 +101,7 @@ async function acknowledgement() {
     const cpu = process.cpuUsage();
     const handlerFigures = await run(handlerUrl);
     const cpuMsPerCall = cpuMsPer(cpu, handlerFigures.ok2xx);
-    const commitsPerCall = Math.round((((await commits()) - commitsBefore) / Math.max(1, handlerFigures.ok2xx)) * 1000) / 1000;
+    const commitsPerCall = ratio((await commits()) - commitsBefore, Math.max(1, handlerFigures.ok2xx));
     await empty.close();
     // A 2xx is a stored call with its job: count both among the calls of the measured run.
     const [counts] = await prisma.$queryRawUnsafe<Array<{ stored: bigint; with_job: bigint }>>(
@@ -110,7 +112,7 @@ async function acknowledgement() {
     );
     const stored = Number(counts!.stored);
     const storedWithJob = Number(counts!.with_job);
-    return { handler: { ...handlerFigures, cpuMsPerCall, commitsPerCall }, empty: emptyFigures, stored, storedWithJob, ratio: round((handlerFigures.perSecond / emptyFigures.perSecond) * 100) / 100 };
+    return { handler: { ...handlerFigures, cpuMsPerCall, commitsPerCall }, empty: emptyFigures, stored, storedWithJob, ratio: ratio(handlerFigures.perSecond, emptyFigures.perSecond) };
   } finally {
     await stack.stop();
   }
@@ -230,7 +232,7 @@ async function fairness() {
     const hangingCalls = await Promise.all(Array.from({ length: 20 }, () => start(hanging, hangingTemplate)));
     const besideHanging = await healthyRun();
     await stack.control('DELETE', '/_emulator/faults');
-    return { alone, besideHanging, hangingCalls: hangingCalls.length, p99Ratio: round((besideHanging.p99ms / Math.max(1, alone.p99ms)) * 100) / 100 };
+    return { alone, besideHanging, hangingCalls: hangingCalls.length, p99Ratio: ratio(besideHanging.p99ms, Math.max(1, alone.p99ms)) };
   } finally {
     await stack.stop();
   }
