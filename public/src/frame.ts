@@ -1,6 +1,7 @@
 /**
  * The page's link to the portal: BX24 gives the frame's auth and language; every call to the
  * app's API carries that auth, and a refused token is renewed once through BX24.refreshAuth.
+ * A request told to retry (429, Retry-After) goes again, a few times.
  */
 export interface Frame {
   lang: Lang;
@@ -41,6 +42,13 @@ export function openFrame(): Promise<Frame> {
       };
       const api = async <T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> => {
         let response = await send(path, init, bx24.getAuth());
+        // 429: the app is metering checks of unknown tokens for this portal (a flood of junk ones);
+        // nothing was done, so the same request goes again when it says.
+        for (let attempt = 0; response.status === 429 && attempt < 5; attempt += 1) {
+          const seconds = Math.min(5, Number(response.headers.get('retry-after')) || 1);
+          await new Promise((wait) => setTimeout(wait, seconds * 1000));
+          response = await send(path, init, bx24.getAuth());
+        }
         if (response.status === 401) response = await send(path, init, await refreshed());
         const text = await response.text();
         const body = text ? JSON.parse(text) : null;

@@ -27,7 +27,15 @@ export interface TokenOwner {
 }
 
 /** The portal did not vouch for the token: refused, unreachable or an answer we cannot read. */
-export class TokenNotVouched extends Error {}
+export class TokenNotVouched extends Error {
+  constructor(
+    message: string,
+    /** false when the portal could not tell (unreachable, unreadable, its own 5xx): the token may yet be good */
+    readonly refusedByPortal = true,
+  ) {
+    super(message);
+  }
+}
 
 const TIMEOUT_MS = 15_000;
 
@@ -49,11 +57,11 @@ export async function tokenOwner(clientEndpoint: string, accessToken: string, jo
     status = response.status;
     body = (await response.json()) as typeof body;
     line(status, body, errorOf(body));
-    if (!response.ok) throw new TokenNotVouched(`the portal answered ${response.status} ${body.error ?? ''}`.trim());
+    if (!response.ok) throw new TokenNotVouched(`the portal answered ${response.status} ${body.error ?? ''}`.trim(), response.status < 500);
   } catch (error) {
     if (error instanceof TokenNotVouched) throw error;
     line(status, undefined, `${status ? 'UNREADABLE_ANSWER' : 'NETWORK_ERROR'}: ${(error as Error).message}`);
-    throw new TokenNotVouched(`the portal could not be asked: ${(error as Error).message}`);
+    throw new TokenNotVouched(`the portal could not be asked: ${(error as Error).message}`, false);
   }
   // A batch keys every answer by its command (a failed one leaves a hole), as an object or a list.
   const results = (body.result?.result ?? {}) as Record<string, unknown>;
