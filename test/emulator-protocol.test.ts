@@ -2,16 +2,15 @@
  * The emulator as the official SDK meets it: B24OAuth and B24Hook unchanged, the refresh path,
  * the queue server's exact call, the reference's own template, and the rate limit.
  */
-import { once } from 'node:events';
 import { emulatorControl } from './support/emulator-control.ts';
 import { sdkFromGrant } from './support/sdk.ts';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { AjaxError, B24OAuth } from '@bitrix24/b24jssdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sequentialTemplate, writeBpt } from '../src/emulator/workflow/bpt.ts';
 import { buildEmulator, type Emulator } from '../src/emulator/server.ts';
+import { startReceiver } from './emulator/harness.ts';
 
 const CLIENT = { clientId: 'local.sdk.test', clientSecret: 'sdk-secret' };
 
@@ -21,7 +20,7 @@ describe('the emulator through the official SDK', () => {
   let member: string;
   let receiver: Server;
   let receiverUrl: string;
-  const received: Array<{ url: string; body: string }> = [];
+  let received: Array<{ url: string; body: string }> = [];
 
   const control = emulatorControl(() => base);
 
@@ -48,17 +47,7 @@ describe('the emulator through the official SDK', () => {
   };
 
   beforeAll(async () => {
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        received.push({ url: req.url!, body });
-        res.end('ok');
-      });
-    });
-    receiver.listen(0, '127.0.0.1');
-    await once(receiver, 'listening');
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    ({ server: receiver, url: receiverUrl, received } = await startReceiver());
     emulator = await buildEmulator({ portals: 1 });
     base = await emulator.listen();
     member = [...emulator.state.portals.keys()][0]!;

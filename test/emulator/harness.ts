@@ -31,9 +31,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(app: App): Promise<Harness> {
-  const received: Harness['received'] = [];
-  const receiver: Server = createServer((req, res) => {
+/** A plain HTTP server standing in for the app: records every request the emulator sends it. */
+export async function startReceiver(): Promise<{ server: Server; url: string; received: Array<{ url: string; body: string }> }> {
+  const received: Array<{ url: string; body: string }> = [];
+  const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
@@ -41,9 +42,13 @@ export async function startHarness(app: App): Promise<Harness> {
       res.end('ok');
     });
   });
-  receiver.listen(0, '127.0.0.1');
-  await once(receiver, 'listening');
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+}
+
+export async function startHarness(app: App): Promise<Harness> {
+  const { server: receiver, url: receiverUrl, received } = await startReceiver();
   const emulator = await buildEmulator({ portals: 1 });
   const base = await emulator.listen();
   const member = [...emulator.state.portals.keys()][0]!;
