@@ -39,6 +39,10 @@ export class PortalCallError extends Error {
 }
 
 const BATCH_LIMIT = 50;
+/** Times a request refused before running (rate or operating limit) is sent again at once. */
+const REFUSED_BEFORE_RUNNING_RETRIES = 3;
+/** A method over its operating-time limit (429 OPERATION_TIME_LIMIT: server time in a sliding 10 minutes, shared/notes/bitrix24-protocol.md) frees up as that window slides; the SDK waited 10 s too. */
+const OPERATION_TIME_LIMIT_WAIT_MS = 10_000;
 const STALE_401_WINDOW_MS = 30_000;
 const AUTH_ERRORS = ['expired_token', 'invalid_token'];
 const REDIRECTS = [301, 302, 303, 307, 308];
@@ -92,10 +96,13 @@ export class PortalClient implements PortalRest {
       },
       { clientId: deps.oauth.clientId, clientSecret: deps.oauth.clientSecret },
       {
-        // The shared budget in PostgreSQL is the limiter; the SDK keeps its retries with backoff.
-        // A failure of our own refresh (the portal needs an admin) surfaces as JSSDK_UNKNOWN_ERROR:
-        // never worth a retry.
+        // The shared budget in PostgreSQL is the limiter, and every request takes a slot of it: the
+        // SDK's own retries would not (a portal that said QUERY_LIMIT_EXCEEDED got three more
+        // requests at once, each counted), so it makes one attempt and the retries are ours
+        // (requestOnce). A failure of our own refresh (the portal needs an admin) surfaces as
+        // JSSDK_UNKNOWN_ERROR: never worth a retry.
         restrictionParams: {
+          maxRetries: 1,
           rateLimit: { burstLimit: 1_000_000, drainRate: 1_000_000, adaptiveEnabled: false },
           // A request whose outcome is unknown (reset, timeout) is never re-sent by the SDK: it may
           // have been done (a workflow started, an answer taken). The layer that knows re-tries:
@@ -248,8 +255,26 @@ export class PortalClient implements PortalRest {
     }
   }
 
+  /**
+   * One request, through the budget. The portal refuses QUERY_LIMIT_EXCEEDED and
+   * OPERATION_TIME_LIMIT before it runs the method, so those are sent again here, each time with a
+   * new slot; a QUERY_LIMIT_EXCEEDED also tells every process that the portal's bucket is full.
+   */
   private async requestOnce<T>(method: string, params: Record<string, unknown>): Promise<Page<T>> {
-    await this.deps.budget.take(this.portal.id);
+    for (let refused = 0; ; refused += 1) {
+      await this.deps.budget.take(this.portal.id);
+      try {
+        return await this.send<T>(method, params);
+      } catch (error) {
+        if (!(error instanceof PortalCallError) || refused >= REFUSED_BEFORE_RUNNING_RETRIES) throw error;
+        if (error.code === 'QUERY_LIMIT_EXCEEDED') await this.deps.budget.full(this.portal.id);
+        else if (error.code === 'OPERATION_TIME_LIMIT') await new Promise((resolve) => setTimeout(resolve, OPERATION_TIME_LIMIT_WAIT_MS));
+        else throw error;
+      }
+    }
+  }
+
+  private async send<T>(method: string, params: Record<string, unknown>): Promise<Page<T>> {
     let response: AjaxResult<T>;
     try {
       response = await this.b24.actions.v2.call.make<T>({ method, params: params as never });

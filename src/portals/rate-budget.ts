@@ -48,6 +48,17 @@ export class RateBudget {
     }
   }
 
+  /**
+   * The portal said its bucket is full (QUERY_LIMIT_EXCEEDED) while ours had room: a request
+   * reached it later than its slot was taken, and the portal's drain meanwhile was lost. Ours is
+   * set full too, so every process waits for the next drained slot before asking again.
+   */
+  async full(portalId: number): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE portal_rate_state SET level = ${this.settings.capacity}::float8, updated_at = clock_timestamp()
+      WHERE portal_id = ${portalId}`;
+  }
+
   /** 0 when taken, else how long to wait before the bucket has room. */
   private async tryTake(portalId: number, cost: number): Promise<number> {
     const { drainPerSec, capacity } = this.settings;

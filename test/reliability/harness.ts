@@ -10,6 +10,7 @@ import type { Emulator } from '../../src/emulator/server.ts';
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
 import { freePort, spawnApp, waitFor, type Spawned } from '../support/process.ts';
+import type { AddressInfo } from 'node:net';
 import { applicationFor } from '../support/stack.ts';
 
 export const SOAK = process.env.SOAK === '1';
@@ -40,8 +41,8 @@ export async function startBalancer(backends: number[]): Promise<{ port: number;
     };
     tryBackend(backends.length);
   });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
   return {
     port,
     close: () =>

@@ -43,6 +43,26 @@ function spawnNode(args: string[], env: Record<string, string | undefined>): Spa
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
+/**
+ * A port held by this process until `release()`: for a server whose address must be known before
+ * it can listen (the app's own URL is part of its settings). Between freePort() and a listen
+ * seconds later another test process could take the port (seen: EADDRINUSE with two vitest
+ * processes); held, the window is the moment between release and listen.
+ */
+export async function reservePort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    release: async () => {
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');

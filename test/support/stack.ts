@@ -16,7 +16,7 @@ import type { ActivityNode, WorkflowInstance } from '../../src/emulator/contract
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import { buildEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/server.ts';
 import { freshDatabase, type FreshDatabase } from './db.ts';
-import { freePort } from './process.ts';
+import { reservePort } from './process.ts';
 
 export interface StackOptions {
   emulator?: EmulatorOptions;
@@ -95,7 +95,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
     });
     const logger = createLogger(options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'debug', sink);
-    const port = await freePort();
+    const { port, release } = await reservePort();
     const appUrl = `http://127.0.0.1:${port}`;
     const clientId = `local.${randomBytes(6).toString('hex')}.test`;
     const clientSecret = randomBytes(16).toString('hex');
@@ -118,6 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
     stops.push(() => app.stop());
     const server = await buildServer({ logger, notReady: database.db.notReady, routes: app.routes });
+    await release();
     await server.listen({ port, host: '127.0.0.1' });
     stops.push(() => server.close());
 
