@@ -238,7 +238,7 @@ async function fairness() {
   }
 }
 
-/** Resident memory of one app process (its own process: src/main.ts) after acknowledging RSS_CALLS calls. */
+/** Resident memory of one app process (its own process, as `npm start` runs it: dist/src/main.js) after acknowledging RSS_CALLS calls. */
 async function memory() {
   const emulator = await buildEmulator({ portals: 1 });
   const emulatorUrl = await emulator.listen();
