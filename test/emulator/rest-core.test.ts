@@ -113,4 +113,21 @@ describe('the REST core', () => {
     expect((await asEmployee('event.get', {})).body.result).toEqual([{ event: 'ONAPPUPDATE', handler, auth_type: '3', offline: 0 }]);
     expect((await asEmployee('event.unbind', { event: 'ONAPPUPDATE', handler })).body.result).toEqual({ count: 1 });
   });
+
+  it('meters a portal with a leaky bucket: over the block, 503 QUERY_LIMIT_EXCEEDED; a batch counts once; a refused token is not counted', async () => {
+    const drainEvery = 60_000; // drains 1 a minute: nothing leaks out during the test
+    const before = { ...h.emulator.state.config.rateLimit };
+    await h.control('PUT', '/_emulator/config', { rateLimit: { drainPerSec: 1000 / drainEvery, maxBurst: 3 } });
+    h.emulator.state.portals.get(h.member)!.bucket.level = 0;
+    try {
+      const profile = () => h.rest(`${admin.client_endpoint}profile.json`, { auth: admin.access_token });
+      expect((await h.rest(`${admin.client_endpoint}profile.json`, { auth: 'no-such-token' })).status).toBe(401);
+      expect((await batch({ cmd: ['profile', 'server.time', 'profile'] })).status).toBe(200);
+      expect((await profile()).status).toBe(200);
+      expect((await profile()).status).toBe(200);
+      expect(await profile()).toEqual({ status: 503, body: { error: 'QUERY_LIMIT_EXCEEDED', error_description: 'Too many requests' } });
+    } finally {
+      await h.control('PUT', '/_emulator/config', { rateLimit: before });
+    }
+  });
 });

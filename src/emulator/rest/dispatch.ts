@@ -56,7 +56,14 @@ function timeBlock(started: number, processing: number, portal: Portal | undefin
   };
 }
 
-/** The leaky bucket of a portal: drains `drainPerSec`, refuses a request that would overflow it. */
+/**
+ * The leaky bucket of a portal (docs `limits.md`: a counter per account that every incoming
+ * request raises and that drops by Y a second; above X each request is refused 503
+ * QUERY_LIMIT_EXCEEDED; a batch raises it once; 2/s and 50, Enterprise 5/s and 250). Bitrix24
+ * meters by account and source IP; here every request comes from one host. The docs say the
+ * counter counts requests "from an application"; a request whose token names none is refused
+ * (401) before it is counted — the docs are silent on that order, and this is the emulator's choice.
+ */
 function takeFromBucket(state: EmulatorState, portal: Portal): boolean {
   const { drainPerSec, maxBurst } = state.config.rateLimit;
   const now = Date.now();
