@@ -3,13 +3,14 @@
  * installed portal of ours and its application_token must match the stored one (constant time).
  * Shared by the events endpoint and the robot handler endpoint.
  */
+import { isMemberId } from '../lifecycle/fields.ts';
 import type { PortalRecord, PortalStore } from './portal-store.ts';
 
 export type Authenticated = { ok: true; portal: PortalRecord } | { ok: false; reason: string };
 
 export async function authenticatePortalRequest(store: PortalStore, auth: Record<string, unknown> | undefined): Promise<Authenticated> {
   const memberId = auth?.member_id;
-  if (typeof memberId !== 'string' || memberId === '' || memberId.length > 64) {
+  if (typeof memberId !== 'string' || !isMemberId(memberId)) {
     return { ok: false, reason: 'auth[member_id] is missing' };
   }
   const portal = await store.findAuthenticated(memberId, auth?.application_token);

@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import { isMemberId } from '../lifecycle/fields.ts';
 import { authenticatePortalRequest } from '../portals/authenticate.ts';
 import type { PortalStore } from '../portals/portal-store.ts';
 import type { CallIntake, Intake } from '../runtime/intake.ts';
@@ -48,7 +49,7 @@ export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app,
     const applicationToken = auth?.application_token;
     let stored: Intake = { kind: 'unverified' };
     try {
-      if (typeof memberId === 'string' && memberId !== '' && memberId.length <= 64 && typeof applicationToken === 'string' && applicationToken !== '') {
+      if (typeof memberId === 'string' && isMemberId(memberId) && typeof applicationToken === 'string' && applicationToken !== '') {
         stored = await intake.accept(memberId, applicationToken, parsed.call);
       }
       if (stored.kind === 'unverified') return await refusal(reply, store, auth, code);
