@@ -2,9 +2,13 @@
  * The job queue: pg-boss on the same PostgreSQL (or embedded PGlite) as everything else, so a
  * call row and its job commit in one transaction and any process can pick up any job.
  */
+import { createHash } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import { PgBoss, fromPglite, fromPrisma } from 'pg-boss';
 import type { Logger } from 'pino';
+
+/** The schema pg-boss keeps its tables in. */
+const BOSS_SCHEMA = 'pgboss';
 
 export const QUEUES = {
   /** one job per robot call: run the handler */
@@ -32,8 +36,8 @@ export async function startQueue(
 ): Promise<PgBoss> {
   const boss =
     db.kind === 'embedded'
-      ? new PgBoss({ db: fromPglite(db.pglite!), schema: 'pgboss', useListenNotify: true, ...RECOVERY })
-      : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, useListenNotify: true, ...RECOVERY });
+      ? new PgBoss({ db: fromPglite(db.pglite!), schema: BOSS_SCHEMA, useListenNotify: true, ...RECOVERY })
+      : new PgBoss({ connectionString: db.connectionString!, schema: BOSS_SCHEMA, max: 4, useListenNotify: true, ...RECOVERY });
   boss.on('error', (error: Error) => logger.error({ err: error }, 'job queue error'));
   await boss.start();
   await boss.createQueue(QUEUES.calls, {
@@ -61,10 +65,10 @@ export async function startQueue(
 /** A pg-boss `db` that runs inside a Prisma interactive transaction. */
 export { fromPrisma };
 
-const BOSS_SCHEMA = 'pgboss';
-
-/** pg-boss's NOTIFY channel for its schema (plans.notifyChannelSql): its workers LISTEN on it. */
-export const BOSS_CHANNEL_SQL = `('pgboss_' || left(encode(sha224('${BOSS_SCHEMA}'::bytea), 'hex'), 24))`;
+/** pg-boss's NOTIFY channel for its schema (plans.notifyChannelSql): our workers LISTEN on it. */
+export const BOSS_CHANNEL = `pgboss_${createHash('sha224').update(BOSS_SCHEMA).digest('hex').slice(0, 24)}`;
+/** The same channel as an SQL literal, for statements that NOTIFY it. */
+export const BOSS_CHANNEL_SQL = `'${BOSS_CHANNEL}'`;
 
 /**
  * SQL that inserts one job per row of `source` — the row pg-boss's own send() would insert

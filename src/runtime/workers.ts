@@ -9,7 +9,6 @@
  * every slot. Idle slots look for work when pg-boss's NOTIFY says a job was queued (the intake
  * sends it), and every POLL_MS in case a notification was missed.
  */
-import { createHash } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { JobWithMetadata, PgBoss } from 'pg-boss';
@@ -17,7 +16,7 @@ import type { Logger } from 'pino';
 import { servingHandlerCall } from '../portals/rest-journal.ts';
 import type { AnswerSender } from './answers.ts';
 import type { Executor } from './executor.ts';
-import { QUEUES } from './queue.ts';
+import { BOSS_CHANNEL, QUEUES } from './queue.ts';
 
 export interface WorkerSettings {
   /** robot calls run at once in this process */
@@ -34,8 +33,6 @@ type Db = { kind: 'postgres' | 'embedded'; connectionString?: string; pglite?: P
 
 const POLL_MS = 1000;
 
-/** pg-boss's NOTIFY channel for its schema (plans.notifyChannelSql). */
-const BOSS_CHANNEL = `pgboss_${createHash('sha224').update('pgboss').digest('hex').slice(0, 24)}`;
 
 export async function startWorkers(
   boss: PgBoss,
