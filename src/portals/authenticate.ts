@@ -11,7 +11,7 @@ export type Authenticated = { ok: true; portal: PortalRecord } | { ok: false; re
 export async function authenticatePortalRequest(store: PortalStore, auth: Record<string, unknown> | undefined): Promise<Authenticated> {
   const memberId = auth?.member_id;
   if (typeof memberId !== 'string' || !isMemberId(memberId)) {
-    return { ok: false, reason: 'auth[member_id] is missing' };
+    return { ok: false, reason: 'auth[member_id] is missing or not a member id' };
   }
   const portal = await store.findAuthenticated(memberId, auth?.application_token);
   // The same answer for an unknown portal and a wrong token: a caller learns nothing of who is installed.
