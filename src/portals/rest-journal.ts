@@ -55,7 +55,7 @@ const servingCall = new AsyncLocalStorage<bigint>();
 
 /**
  * Runs a robot's work with its call id attached, so every request made on its behalf — in the
- * executor, the handler, the SDK's own retries — is journalled against the call. An
+ * executor, the handler, the retries of refused requests — is journalled against the call. An
  * AsyncLocalStorage rather than a per-call client: the portal client is shared per portal (its
  * token refresh coalesces there), and neither the handlers nor RunContext need to change.
  */
@@ -224,7 +224,7 @@ export class RestJournal {
 
   /**
    * Journals every request of an SDK client's transport: at this level each HTTP request is
-   * one line, the SDK's own retries and token-refresh retries included.
+   * one line, the portal client's retries and the SDK's token-refresh retry included.
    */
   watch(http: AxiosInstance, memberId: string): void {
     const started = new WeakMap<object, number>();
