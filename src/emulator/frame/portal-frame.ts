@@ -288,6 +288,7 @@ dialog{min-width:320px;max-height:70vh;overflow:auto}dialog ul{list-style:none;p
   var search = document.getElementById('portal-dialog-search');
   var ok = document.getElementById('portal-dialog-ok');
   var answer = function () {};
+  var resizes = 0;
   function ask(cmd, params) {
     return fetch('/marketplace/frame/' + sid + '/' + encodeURIComponent(cmd), {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params || {})
@@ -359,12 +360,16 @@ dialog{min-width:320px;max-height:70vh;overflow:auto}dialog ul{list-style:none;p
       ask('crm', { entityType: params.entityType, search: '' }).then(show);
       return;
     }
+    // Sizes apply in the order the frame asked for them: each goes through the server, and answers
+    // can come back out of order; an older, smaller height applied last would leave the frame
+    // scrolling inside with nothing left to correct it.
+    var resize = message.cmd === 'resizeWindow' ? ++resizes : 0;
     ask(message.cmd, params).then(function (result) {
       // BX24.installFinish in the installer: "the page will reload and the application will launch"
       // (docs sdk/bx24-js-sdk/system-functions/bx24-install-finish.md).
       if (message.cmd === 'installFinish' && installer && !result.error) return void location.reload();
       if (message.cmd === 'setTitle' && !result.error) document.title = params.title;
-      if (message.cmd === 'resizeWindow' && !result.error) frame.style.height = Math.max(0, Number(params.height) || 0) + 'px';
+      if (message.cmd === 'resizeWindow' && !result.error && resize === resizes) frame.style.height = Math.max(0, Number(params.height) || 0) + 'px';
       reply(message, result);
     });
   });
