@@ -19,6 +19,7 @@ import { meRoute } from './admin/me-route.ts';
 import { robotTemplatesRoute } from './admin/robot-templates-route.ts';
 import { tasksRoute } from './admin/tasks-route.ts';
 import { workflowsRoute } from './admin/workflows-route.ts';
+import { metricsRoute, startMetricsServer } from './metrics/exposition.ts';
 import { bindAppEvents } from './lifecycle/bind-events.ts';
 import { eventsRoute } from './lifecycle/events-route.ts';
 import { installRoute } from './lifecycle/install-route.ts';
@@ -44,7 +45,7 @@ export type AppSettings = Pick<
   Config,
   'appBaseUrl' | 'clientId' | 'clientSecret' | 'appCode' | 'oauthUrl' | 'bx24Url' | 'tokenKeys' | 'rateLimit' | 'workerConcurrency'
 > &
-  Partial<Pick<Config, 'answerBatchSize' | 'restLogRetentionDays' | 'restLogMaxRowsPerPortal'>>;
+  Partial<Pick<Config, 'answerBatchSize' | 'restLogRetentionDays' | 'restLogMaxRowsPerPortal' | 'metrics'>>;
 
 export interface AppDatabase {
   prisma: PrismaClient;
@@ -128,6 +129,10 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
     logger,
   );
 
+  const metricsSettings = settings.metrics ?? null;
+  const metricsPort = metricsSettings?.port ?? null;
+  const metricsServer = metricsSettings && metricsPort !== null ? await startMetricsServer({ ...metricsSettings, port: metricsPort }, db.prisma) : null;
+
   return {
     catalog,
     store,
@@ -148,8 +153,10 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(meRoute, { auth: frameAuth, clients });
       await app.register(robotTemplatesRoute, { auth: frameAuth, clients });
       await app.register(pagesRoute, { bx24Url: settings.bx24Url, catalog, store });
+      if (metricsSettings && metricsPort === null) await app.register(metricsRoute, { prisma: db.prisma, token: metricsSettings.token });
     },
     async stop() {
+      await metricsServer?.close();
       await stopWorkers();
       await stopJournalPrune();
       await boss.stop({ graceful: true, timeout: 20_000 });

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
+import type { MetricsSettings } from './metrics/exposition.ts';
 import type { KeyRing } from './portals/token-cipher.ts';
 
 export class ConfigError extends Error {}
@@ -29,6 +30,8 @@ export interface Config {
   /** days the REST journal keeps, and its cap per portal (the oldest beyond it pruned) */
   restLogRetentionDays: number;
   restLogMaxRowsPerPortal: number;
+  /** GET /metrics for Prometheus: null (off) unless METRICS_PORT or METRICS_TOKEN is set */
+  metrics: MetricsSettings | null;
   /** settings that fell back to development values (warned about once) */
   developmentDefaults: string[];
 }
@@ -83,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // The Market asks for at least 3 days of REST requests and answers.
     restLogRetentionDays: integer(env, 'REST_LOG_RETENTION_DAYS', 3, 3, 365),
     restLogMaxRowsPerPortal: integer(env, 'REST_LOG_MAX_ROWS_PER_PORTAL', 200_000, 1_000, 100_000_000),
+    metrics: metricsSettings(env, port, env.HOST || '0.0.0.0'),
     developmentDefaults,
   };
   return config;
@@ -128,6 +132,28 @@ function optionalDatabaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!/^postgres(ql)?:\/\//.test(raw)) throw new ConfigError('DATABASE_URL must be a postgresql:// URL (leave it unset for the embedded database)');
   return raw;
+}
+
+/**
+ * METRICS_PORT: /metrics on a listener of its own (METRICS_HOST, default HOST), for a network
+ * only Prometheus reaches. METRICS_TOKEN: the bearer token a scrape must send; alone, it puts
+ * /metrics on the app's own port. Neither: no /metrics at all.
+ */
+function metricsSettings(env: NodeJS.ProcessEnv, appPort: number, appHost: string): MetricsSettings | null {
+  const port = env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 1, 65535) : null;
+  const rawToken = env.METRICS_TOKEN;
+  const token = rawToken === undefined || rawToken === '' ? null : rawToken;
+  if (port === null && token === null) {
+    if (env.METRICS_HOST) throw new ConfigError('METRICS_HOST is set but metrics are off: set METRICS_PORT (and/or METRICS_TOKEN) too');
+    return null;
+  }
+  if (port !== null && port === appPort) {
+    throw new ConfigError(`METRICS_PORT must differ from PORT (${appPort}); to serve /metrics on the app's port, leave METRICS_PORT unset and set METRICS_TOKEN`);
+  }
+  if (token !== null && !/^[\x21-\x7e]{24,512}$/.test(token)) {
+    throw new ConfigError('METRICS_TOKEN must be 24 to 512 printable characters without spaces (e.g. openssl rand -hex 32)');
+  }
+  return { port, host: env.METRICS_HOST || appHost, token };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The Fastify instance: form bodies the way Bitrix24 sends them (PHP bracket keys, parsed with
- * qs under deliberate limits), health and readiness, and whatever route plugins the app adds.
+ * qs under deliberate limits), liveness (/livez) and readiness (/readyz), and whatever route plugins the app adds.
  */
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -46,7 +46,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Liveness: the process answers (no database: a database outage must not get it restarted).
+  // /healthz is the older name of the same check.
+  const alive = async () => ({ status: 'ok' });
+  app.get('/livez', alive);
+  app.get('/healthz', alive);
   app.get('/readyz', async (_request, reply) => {
     const reason = await deps.notReady();
     return reason ? reply.code(503).send({ status: 'not ready', reason }) : { status: 'ready' };

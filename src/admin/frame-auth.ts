@@ -16,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { metrics } from '../metrics/metrics.ts';
 import type { PortalRecord, PortalStore } from '../portals/portal-store.ts';
 import type { RestJournal } from '../portals/rest-journal.ts';
 import { TokenNotVouched, tokenOwner, type AppInfo } from '../portals/token-owner.ts';
@@ -58,11 +59,13 @@ export class FrameAuth {
     const accessToken = /^Bearer (.{1,512})$/.exec(header)?.[1];
     const memberId = request.headers['x-b24-member-id'];
     if (!accessToken || typeof memberId !== 'string' || memberId.length > 64) {
+      metrics.identityRefused('frame', 'no_auth');
       await reply.code(401).send({ error: 'NO_AUTH', error_description: 'send the frame auth: Authorization: Bearer <AUTH_ID> and X-B24-Member-Id' });
       return null;
     }
     const portal = await this.store.findByMemberId(memberId);
     if (!portal || portal.state === 'uninstalled') {
+      metrics.identityRefused('frame', 'not_installed');
       await reply.code(401).send({ error: 'NOT_INSTALLED', error_description: 'the application is not installed on this portal' });
       return null;
     }
@@ -72,10 +75,12 @@ export class FrameAuth {
       return null;
     }
     if (!identity) {
+      metrics.identityRefused('frame', 'invalid_token');
       await reply.code(401).send({ error: 'INVALID_TOKEN', error_description: 'the portal did not accept this token' });
       return null;
     }
     if (options.admin && !identity.isAdmin) {
+      metrics.identityRefused('frame', 'not_admin');
       await reply.code(403).send({ error: 'ADMIN_ONLY', error_description: 'only a portal administrator may do this' });
       return null;
     }

@@ -5,6 +5,7 @@
  * and everything a proven install changes is written in one statement after every check.
  */
 import type { Logger } from 'pino';
+import { metrics } from '../metrics/metrics.ts';
 import type { OAuthSettings } from '../portals/oauth-refresh.ts';
 import type { PortalClients } from '../portals/portal-client.ts';
 import type { PortalRecord, PortalStore } from '../portals/portal-store.ts';
@@ -74,6 +75,7 @@ export class Installer {
     }
     this.deps.clients.forget(portal.id);
     log.info({ domain: portal.domain, version: portal.appVersion }, 'portal installed');
+    metrics.lifecycle('install');
     await this.runHooks(portal, log);
     return portal;
   }
@@ -83,6 +85,7 @@ export class Installer {
     const log = this.deps.logger.child({ portal: portal.memberId });
     if (version !== null) await this.deps.store.setAppVersion(portal.id, version);
     log.info({ version }, 'application updated');
+    metrics.lifecycle('update');
     // An update removes the app's robots from the portal: register them again.
     await this.runHooks(portal, log);
     return portal;
@@ -91,6 +94,7 @@ export class Installer {
   async uninstall(portal: PortalRecord, clean: boolean): Promise<void> {
     await this.deps.store.uninstall(portal.id, clean);
     this.deps.clients.forget(portal.id);
+    metrics.lifecycle('uninstall');
     this.deps.logger.info({ portal: portal.memberId, clean }, clean ? 'portal uninstalled, its data deleted' : 'portal uninstalled, tokens forgotten');
   }
 

@@ -7,6 +7,7 @@
 import { AjaxError, ApiVersion, B24OAuth, type AjaxResult } from '@bitrix24/b24jssdk';
 import type { Logger } from 'pino';
 import qs from 'qs';
+import { metrics } from '../metrics/metrics.ts';
 import type { BatchOutcome, PortalRest } from '../robots/definition.ts';
 import type { FreshTokens, OAuthSettings } from './oauth-refresh.ts';
 import type { PortalCache } from './portal-cache.ts';
@@ -279,11 +280,12 @@ export class PortalClient implements PortalRest {
     try {
       response = await this.b24.actions.v2.call.make<T>({ method, params: params as never });
     } catch (error) {
-      throw this.toCallError(method, error);
+      throw metrics.portalRequestFailed(this.toCallError(method, error));
     }
     if (!response.isSuccess) {
-      throw this.toCallError(method, response.getErrors().next().value);
+      throw metrics.portalRequestFailed(this.toCallError(method, response.getErrors().next().value));
     }
+    metrics.portalRequestSucceeded();
     return { result: response.getData()!.result as T, total: response.getTotal(), more: response.isMore() };
   }
 

@@ -11,6 +11,7 @@
  * timeout, so nobody ever refreshes while another exchange may still be under way.
  */
 import { randomUUID } from 'node:crypto';
+import { metrics } from '../metrics/metrics.ts';
 import { OAuthRefreshError, refreshTokens, type FreshTokens, type OAuthSettings } from './oauth-refresh.ts';
 import type { PortalStore, PortalTokens } from './portal-store.ts';
 /** The portal cannot be called until an admin opens the app again (or it was uninstalled). */
@@ -85,7 +86,9 @@ export async function refreshOncePerPortal(
     let fresh: FreshTokens;
     try {
       fresh = await refreshTokens(oauth, stored.refreshToken);
+      metrics.tokenRefresh('refreshed');
     } catch (error) {
+      metrics.tokenRefresh(error instanceof OAuthRefreshError && error.isFinal ? 'refused' : 'failed');
       if (error instanceof OAuthRefreshError && error.isFinal) {
         const reason =
           error.code === 'PAYMENT_REQUIRED'

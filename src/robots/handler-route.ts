@@ -7,6 +7,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { isMemberId } from '../lifecycle/fields.ts';
+import { metrics } from '../metrics/metrics.ts';
 import { authenticatePortalRequest } from '../portals/authenticate.ts';
 import type { PortalStore } from '../portals/portal-store.ts';
 import type { CallIntake, Intake } from '../runtime/intake.ts';
@@ -38,10 +39,12 @@ export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app,
   app.post<{ Params: { code: string } }>('/handlers/:code', { schema: ROUTE_SCHEMA }, async (request, reply) => {
     const { code } = request.params;
     if (!catalog.has(code)) {
+      metrics.callRefused('unknown_handler');
       return reply.code(404).send({ error: 'UNKNOWN_HANDLER', error_description: `no robot or action with code "${code.slice(0, 64)}"` });
     }
     const parsed = parseHandlerCall(request.body, code);
     if (!parsed.ok) {
+      metrics.callRefused('invalid_call');
       return reply.code(400).send({ error: 'INVALID_CALL', error_description: parsed.errors.join('; ') });
     }
     const auth = parsed.call.auth;
@@ -58,6 +61,7 @@ export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app,
       logger.error({ portal: typeof memberId === 'string' ? memberId.slice(0, 64) : undefined, code, workflow: parsed.call.workflowId, err: error }, 'handler call not stored');
       return notStored(reply);
     }
+    metrics.callAcknowledged(stored.duplicate);
     logger.info(
       { portal: memberId, code, call: stored.callId.toString(), workflow: parsed.call.workflowId, duplicate: stored.duplicate },
       stored.duplicate ? 'handler call already stored' : 'handler call stored',
@@ -70,9 +74,11 @@ export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app,
     const verdict = await authenticatePortalRequest(portals, auth);
     if (!verdict.ok) {
       logger.warn({ code, reason: verdict.reason }, 'handler call refused');
+      metrics.callRefused('unauthenticated');
       return reply.code(401).send({ error: 'INVALID_APPLICATION_TOKEN', error_description: 'the call could not be authenticated' });
     }
     if (verdict.portal.state !== 'installed') {
+      metrics.callRefused('not_installed');
       return reply.code(403).send({ error: 'PORTAL_NOT_INSTALLED', error_description: 'the application is not installed on this portal' });
     }
     // Verified now but not a moment ago (a reinstall in between): the portal may send it again.
@@ -82,5 +88,6 @@ export const handlerRoute: FastifyPluginAsync<HandlerRouteOptions> = async (app,
 };
 
 function notStored(reply: FastifyReply) {
+  metrics.callRefused('not_stored');
   return reply.code(503).header('retry-after', '5').send({ error: 'NOT_STORED', error_description: 'the call could not be stored right now; it was not accepted' });
 }

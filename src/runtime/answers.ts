@@ -11,6 +11,7 @@ import { PortalCallError, type PortalClients } from '../portals/portal-client.ts
 import type { RateBudget } from '../portals/rate-budget.ts';
 import { PortalUnavailableError } from '../portals/shared-refresh.ts';
 import { QUEUES, fromPrisma } from './queue.ts';
+import { metrics } from '../metrics/metrics.ts';
 
 export type AnswerMethod = 'bizproc.event.send' | 'bizproc.activity.log';
 
@@ -66,7 +67,7 @@ export class AnswerSender {
     const log = this.deps.logger.child({ portalId });
     for (;;) {
       const dueNow = () =>
-        prisma.pendingAnswer.findMany({ where: { portalId, notBefore: { lte: new Date() } }, orderBy: { id: 'asc' }, take: this.deps.batchSize });
+        prisma.pendingAnswer.findMany({ where: { portalId, notBefore: { lte: new Date() } }, orderBy: { id: 'asc' }, take: this.deps.batchSize, include: { call: { select: { receivedAt: true } } } });
       let due = await dueNow();
       if (due.length === 0) return this.scheduleLater(portalId);
       if (due.length < this.deps.batchSize && this.deps.budget) {
@@ -100,6 +101,7 @@ export class AnswerSender {
         for (const [index, answer] of due.entries()) {
           const outcome = outcomes[index]!;
           if (outcome.ok) {
+            metrics.answerSent(answer);
             await tx.pendingAnswer.delete({ where: { id: answer.id } });
             if (answer.method === 'bizproc.event.send' && answer.callId !== null) await markAnswered(tx, answer.callId);
             continue;
@@ -108,11 +110,13 @@ export class AnswerSender {
           if (answer.inFlightAt && answer.method === 'bizproc.event.send' && outcome.error === WORKFLOW_GONE) {
             // Sent before with an unknown outcome, and the workflow has ended since: nothing waits
             // for this answer any more, and the first send most likely is what ended it.
+            metrics.answerSent(answer);
             await tx.pendingAnswer.delete({ where: { id: answer.id } });
             if (answer.callId !== null) await markAnswered(tx, answer.callId);
             log.info({ call: answer.callId?.toString() }, 'answer re-sent after an unknown outcome found its workflow ended: counted as delivered');
             continue;
           }
+          metrics.answerFailed(answer.method, isFinalRefusal(refusal) || answer.attempts + 1 >= MAX_ATTEMPTS);
           if (isFinalRefusal(refusal) || answer.attempts + 1 >= MAX_ATTEMPTS) {
             await tx.pendingAnswer.delete({ where: { id: answer.id } });
             if (answer.method === 'bizproc.event.send' && answer.callId !== null) {
@@ -138,6 +142,7 @@ export class AnswerSender {
   ) {
     await this.deps.prisma.$transaction(async (tx) => {
       for (const answer of due) {
+        metrics.answerFailed(answer.method, !retryable || answer.attempts + 1 >= MAX_ATTEMPTS);
         if (!retryable || answer.attempts + 1 >= MAX_ATTEMPTS) {
           await tx.pendingAnswer.delete({ where: { id: answer.id } });
           if (answer.method === 'bizproc.event.send' && answer.callId !== null) {
