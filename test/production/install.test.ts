@@ -78,8 +78,14 @@ describe('the production install (the Dockerfile runtime stage, npm ci --omit=de
     running.push(run);
     return run;
   };
+  // Ready, or the reason it is not: a process that exits (a missing module, a bad setting) fails at once.
   const ready = (run: Running) =>
-    waitFor(async () => (await fetch(`${appUrl}/readyz`)).ok, 90_000, 'the production install ready').catch((error: Error) => {
+    Promise.race([
+      waitFor(async () => (await fetch(`${appUrl}/readyz`)).ok, 90_000, 'the production install ready'),
+      run.exited.then((code) => {
+        throw new Error(`exited with ${code} before it was ready`);
+      }),
+    ]).catch((error: Error) => {
       throw new Error(`${error.message}\n${run.output().slice(-3000)}`);
     });
   const stop = async (run: Running) => {
