@@ -15,7 +15,7 @@ interface DepthRow {
 
 const DEPTH_SQL = `
   SELECT 'calls' AS queue, count(*)::int AS depth, extract(epoch FROM now() - min(received_at))::float8 AS oldest
-  FROM handler_calls WHERE finished_at IS NULL AND status IN ('received', 'running')
+  FROM handler_calls WHERE finished_at IS NULL
   UNION ALL
   SELECT 'answers', count(*)::int, extract(epoch FROM now() - min(created_at))::float8 FROM pending_answers`;
 
