@@ -1,25 +1,23 @@
 /**
- * Content-Security-Policy for the pages shown in the portal's frame. Scripts come from us and
- * the BX24 library only; the pages may be framed by the portal that opened them — the origin
+ * Content-Security-Policy for the pages shown in the portal's frame. Scripts come from us only
+ * (the SDK's frame client is bundled into them); the pages may be framed by the portal that opened them — the origin
  * we stored from the OAuth server where the portal is known, else the one the frame names
  * (the install page, before we know the portal) — and by nobody otherwise.
  */
 import { randomBytes } from 'node:crypto';
 
 export interface PagePolicyOptions {
-  /** B24_JS_URL: its origin may serve scripts */
-  bx24Url: string;
   /** origins allowed to frame the page; none = the page may not be framed */
   frameAncestors: string[];
   /** for the one inline script and style of a server-rendered page */
   nonce?: string;
 }
 
-export function pagePolicy({ bx24Url, frameAncestors, nonce }: PagePolicyOptions): string {
+export function pagePolicy({ frameAncestors, nonce }: PagePolicyOptions): string {
   const inline = nonce ? ` 'nonce-${nonce}'` : '';
   return [
     "default-src 'self'",
-    `script-src 'self' ${new URL(bx24Url).origin}${inline}`,
+    `script-src 'self'${inline}`,
     `style-src 'self'${inline}`,
     "img-src 'self' data:",
     "connect-src 'self'",

@@ -1,14 +1,13 @@
 /**
- * The app's pages in a real browser, inside the emulator's portal page (the BX24 library, the
- * frame's POSTed auth, postMessage, the portal's user and CRM dialogs), against the app's real
+ * The app's pages in a real browser, inside the emulator's portal page (the SDK's B24Frame, the
+ * frame's POSTed auth, the core's postMessage protocol, the portal's user and CRM dialogs), against the app's real
  * API and the emulator's real REST, in the portal's light and dark themes. Screenshots of every
  * page in en and ru, light and dark, go to artifacts/screenshots/. At 1280 and 1440 px wide (the
  * Market's moderation) no page scrolls sideways, the frame never scrolls inside, and none of the
- * page's own files fails to load.
+ * page's own files fails to load, and the app's frame logs no console error.
  */
-/// <reference path="../../public/src/bx24.d.ts" />
 import type { Browser, ConsoleMessage, Frame, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import { eventTokenDigest } from '../../src/portals/rest-journal.ts';
 import { sequentialTemplate, writeBpt } from '../../src/emulator/workflow/bpt.ts';
@@ -33,11 +32,15 @@ describe("the app's pages in the Bitrix24 frame", () => {
   const domainOf = (member: string) => stack.emulator.state.portals.get(member)!.domain;
   const originOf = (member: string) => `${stack.emulator.state.portals.get(member)!.protocol}://${domainOf(member)}`;
   // The theme: the portal page's own (?theme=) and the browser's preferred color scheme, which is
-  // what the app's page can follow (the BX24 library offers no theme call).
+  // what the app's page can follow (the frame protocol has no theme command).
   /** Requests for the app's own files and API that failed or answered an error, on any page. */
   const ownFailures: string[] = [];
   /** Uncaught script errors on any page (the Market refuses JavaScript errors). */
   const pageErrors: string[] = [];
+  /** Console errors in the app's frame (a refused storage, a failed script): there must be none. */
+  const consoleErrors: string[] = [];
+  /** The auth the app's frame sends to the app's API (from the portal, through the SDK), per portal page. */
+  const frameAuth = new WeakMap<Page, Record<string, string>>();
   const newPage = async (label: string, theme: Theme, viewport = { width: 1200, height: 900 }) => {
     const page = await browser.newPage({ viewport, colorScheme: theme });
     page.on('requestfailed', (request) => {
@@ -49,6 +52,13 @@ describe("the app's pages in the Bitrix24 frame", () => {
     page.on('pageerror', (error) => pageErrors.push(`${label}: ${error.message}`));
     page.on('console', (message: ConsoleMessage) => {
       if (/Content.Security.Policy/i.test(message.text())) violations.push(`${label}: ${message.text()}`);
+      else if (message.type() === 'error' && message.location().url.startsWith(stack.appUrl)) consoleErrors.push(`${label}: ${message.text()} (${message.location().url})`);
+    });
+    page.on('request', (request) => {
+      const headers = request.headers();
+      if (request.url().startsWith(`${stack.appUrl}/api/`) && headers.authorization) {
+        frameAuth.set(page, { authorization: headers.authorization, 'x-b24-member-id': headers['x-b24-member-id'] ?? '' });
+      }
     });
     return page;
   };
@@ -64,7 +74,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
   };
   // The view is switched once <main> names it; it may still be empty (and so have no box) while
   // its data loads, so "attached", not "visible". The tab is chosen from the keyboard (focus, Enter),
-  // as a keyboard user does: a mouse click can land beside it while BX24.fitWindow is still
+  // as a keyboard user does: a mouse click can land beside it while the SDK's fitWindow is still
   // resizing the frame under the pointer.
   const tab = async (frame: Frame, name: Tab) => {
     const trigger = frame.locator('#tabs [role="tab"]').nth(TABS.indexOf(name));
@@ -92,7 +102,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
     await frame.locator('[role="option"]', { hasText: option }).first().click();
   };
   const isDark = (frame: Frame) => frame.evaluate(() => document.documentElement.classList.contains('dark'));
-  /** The frame is as tall as its page (BX24.fitWindow), so only the portal page scrolls. */
+  /** The frame is as tall as its page (the SDK's parent.fitWindow), so only the portal page scrolls. */
   const expectNoInnerScroll = async (frame: Frame) => {
     await frame.waitForFunction(() => document.documentElement.scrollHeight <= window.innerHeight + 1, undefined, { timeout: 10_000 });
   };
@@ -133,6 +143,9 @@ describe("the app's pages in the Bitrix24 frame", () => {
     writeFileSync(bptPath, writeBpt({ TEMPLATE: steps }));
     browser = await launchBrowser();
   }, 120_000);
+  afterEach(() => {
+    expect(consoleErrors.splice(0)).toEqual([]);
+  });
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
@@ -243,21 +256,14 @@ describe("the app's pages in the Bitrix24 frame", () => {
     expect(await frame.textContent('#workflows-refused')).toContain('administrator');
     const failed = await calls().findFirstOrThrow({ where: { status: 'failed' } });
     // The page offers no retry to this user; the API refuses it even when asked directly with the user's frame auth.
-    const statuses = await frame.evaluate(async (id) => {
-      const auth = window.BX24!.getAuth() as { access_token: string; member_id: string };
-      const headers = { authorization: `Bearer ${auth.access_token}`, 'x-b24-member-id': auth.member_id };
-      const post = (path: string) => fetch(path, { method: 'POST', headers }).then((r) => r.status);
-      return [await post(`/api/calls/${id}/retry`), await post('/api/registration/sync'), await fetch('/api/templates', { headers }).then((r) => r.status)];
-    }, failed.id.toString());
-    expect(statuses).toEqual([403, 403, 403]);
+    const headers = frameAuth.get(page)!;
+    expect(headers).toMatchObject({ authorization: expect.stringMatching(/^Bearer \S+$/), 'x-b24-member-id': portalA });
+    const post = (path: string) => fetch(`${stack.appUrl}${path}`, { method: 'POST', headers }).then((r) => r.status);
+    const get = (path: string) => fetch(`${stack.appUrl}${path}`, { headers }).then((r) => r.status);
+    expect([await post(`/api/calls/${failed.id}/retry`), await post('/api/registration/sync'), await get('/api/templates')]).toEqual([403, 403, 403]);
     // The REST journal is the administrators': no tab, nothing in a call's panel, refused when asked directly.
     expect(await frame.$$eval('#tabs [role="tab"]', (tabs) => tabs.map((t) => t.textContent?.trim()))).toEqual(['Status', 'Calls', 'Workflows', 'My tasks']);
-    const journalStatus = await frame.evaluate(async (id) => {
-      const auth = window.BX24!.getAuth() as { access_token: string; member_id: string };
-      const headers = { authorization: `Bearer ${auth.access_token}`, 'x-b24-member-id': auth.member_id };
-      return [await fetch('/api/journal', { headers }).then((r) => r.status), await fetch(`/api/journal?call=${id}`, { headers }).then((r) => r.status)];
-    }, failed.id.toString());
-    expect(journalStatus).toEqual([403, 403]);
+    expect([await get('/api/journal'), await get(`/api/journal?call=${failed.id}`)]).toEqual([403, 403]);
     await tab(frame, 'calls');
     await frame.click('#calls [data-call][data-status="failed"]');
     await frame.waitForSelector('#call-detail');
