@@ -154,6 +154,15 @@ describe("the app's pages in the Bitrix24 frame", () => {
   it('an admin sees the robots, uploads a template, runs workflows, sees calls, retries a failed one, completes and delegates tasks and terminates a workflow', async () => {
     const { page, frame } = await openApp(portalA, 1);
     expect((await frame.textContent('#portal-state'))?.trim()).toBe('installed');
+    // The frame's storage is refused here (a third-party frame), as a browser may refuse it: the
+    // pages work without it and log nothing about it (afterEach: no console error).
+    expect(await frame.evaluate(() => {
+      try {
+        return typeof window.localStorage.length === 'number' ? 'allowed' : 'none';
+      } catch (error) {
+        return (error as Error).name;
+      }
+    })).toBe('SecurityError');
     const robots = await frame.$$eval('#robots [data-code]', (cards) => cards.map((c) => [c.getAttribute('data-code'), c.getAttribute('data-registered')]));
     expect(robots.map(([code]) => code).sort()).toEqual([...stack.app.catalog.keys()].sort());
     expect(robots.filter(([, state]) => state !== 'yes')).toEqual([]);
