@@ -1,8 +1,10 @@
 /**
  * The page's link to the portal: the official SDK's B24Frame (initializeB24Frame) gives the
- * frame's auth, language, placement data and whether the user is an administrator; every call to the app's API
- * carries that auth (bearer token and member id), and a refused token is renewed once through the
- * SDK's auth refresh. A request told to retry (429, Retry-After) goes again, a few times.
+ * frame's auth, language, placement data and whether the user is an administrator; every call to
+ * the app's API carries that auth (bearer token and member id). Auth the portal said has run out
+ * is renewed through the SDK's auth refresh before the request, and a refused token once after
+ * it (one refresh at a time, shared). A request told to retry (429, Retry-After) goes again, a few
+ * times.
  */
 import { initializeB24Frame, type AuthData, type B24Frame } from '@bitrix24/b24jssdk';
 
@@ -37,6 +39,9 @@ export async function openFrame(): Promise<Frame> {
   const b24 = await portalFrame();
   const portalLang = b24.getLang() as string;
   const lang: Lang = portalLang === 'ru' || portalLang === 'de' ? portalLang : 'en';
+  let refreshing: Promise<AuthData> | null = null;
+  const renewed = () => (refreshing ??= b24.auth.refreshAuth().finally(() => (refreshing = null)));
+  const current = async () => b24.auth.getAuthData() || renewed();
   const send = (path: string, init: { method?: string; body?: unknown }, auth: AuthData | false) => {
     if (!auth) throw new ApiError(401, 'NO_AUTH', 'The portal gave no auth to this page: reload it.');
     return fetch(path, {
@@ -50,15 +55,15 @@ export async function openFrame(): Promise<Frame> {
     });
   };
   const api = async <T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> => {
-    let response = await send(path, init, b24.auth.getAuthData());
+    let response = await send(path, init, await current());
     // 429: the app is metering checks of unknown tokens for this portal (a flood of junk ones);
     // nothing was done, so the same request goes again when it says.
     for (let attempt = 0; response.status === 429 && attempt < 5; attempt += 1) {
       const seconds = Math.min(5, Number(response.headers.get('retry-after')) || 1);
       await new Promise((wait) => setTimeout(wait, seconds * 1000));
-      response = await send(path, init, b24.auth.getAuthData());
+      response = await send(path, init, await current());
     }
-    if (response.status === 401) response = await send(path, init, await b24.auth.refreshAuth());
+    if (response.status === 401) response = await send(path, init, await renewed());
     const text = await response.text();
     const body = text ? JSON.parse(text) : null;
     if (!response.ok) throw new ApiError(response.status, body?.error ?? 'ERROR', body?.error_description ?? body?.message ?? response.statusText);
