@@ -6,7 +6,7 @@
  * it (one refresh at a time, shared). A request told to retry (429, Retry-After) goes again, a few
  * times.
  */
-import { initializeB24Frame, type AuthData, type B24Frame } from '@bitrix24/b24jssdk';
+import { SdkError, initializeB24Frame, type AuthData, type B24Frame } from '@bitrix24/b24jssdk';
 
 export interface Frame {
   lang: Lang;
@@ -30,8 +30,10 @@ export class ApiError extends Error {
 
 /** The SDK's frame client, the same one for the whole page (initializeB24Frame keeps it). */
 export function portalFrame(): Promise<B24Frame> {
-  return initializeB24Frame().catch((error: Error) => {
-    throw new Error(`Open this page from your Bitrix24 portal: ${error.message}`);
+  return initializeB24Frame().catch((error: unknown) => {
+    // the SDK's answer to a page with no portal frame around it (no DOMAIN|PROTOCOL|APP_SID window name)
+    if (error instanceof SdkError && error.code === 'JSSDK_CLIENT_SIDE_WARNING') throw new Error('Open this page from your Bitrix24 portal.');
+    throw error;
   });
 }
 

@@ -305,6 +305,14 @@ describe("the app's pages in the Bitrix24 frame", () => {
     await page.close();
   });
 
+  it('opened outside a portal (no frame around it), the page says to open it from the portal', async () => {
+    const page = await newPage('outside a portal', 'light');
+    await page.goto(`${stack.appUrl}/app`);
+    await page.waitForSelector('body[data-ready="error"]');
+    expect((await page.textContent('#fatal'))?.trim()).toBe('Open this page from your Bitrix24 portal.');
+    await page.close();
+  });
+
   it("portal B's admin sees none of portal A's calls", async () => {
     const { page, frame } = await openApp(portalB, 1);
     await tab(frame, 'calls');
