@@ -6,8 +6,8 @@
  * `profile` as the signed-in user over the SDK's REST client, refreshes its auth, resizes its frame
  * and sets the portal's title; each is checked through the portal page and the emulator.
  * Then the protocol's edges, posted by hand from inside the frame: the object form of a command,
- * the core's split of a string whose JSON holds colons, and silence for a foreign appSid or an
- * unknown command.
+ * the core's split of a string whose JSON holds colons, silence for a foreign appSid or an
+ * unknown command, and a message from another origin dropped.
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -130,7 +130,7 @@ describe('a page on the official SDK alone (B24Frame) in the emulated portal pag
     await page.close();
   });
 
-  it('answers the object form and a string whose JSON holds colons; a foreign appSid or an unknown command gets no answer', async () => {
+  it('answers the object form and a string whose JSON holds colons; a foreign appSid, an unknown command or another origin gets nothing', async () => {
     const { page, frame } = await open(3, 'en');
     const appSid = await frame.evaluate(() => window.name.split('|')[2]!);
     // Each probe is followed by a getInitData the portal answers at once: the portal handles messages
@@ -159,6 +159,21 @@ describe('a page on the official SDK alone (B24Frame) in the emulated portal pag
       { sid: appSid, portalOrigin: `https://${portal().domain}` },
     );
     expect(answers).toEqual(['object-probe', 'colon-probe', 'last']);
+    expect(await page.title()).toBe('x:y:z');
+
+    // The same command with the right appSid from another origin (a frame of localhost, not the
+    // app's 127.0.0.1) is dropped. A listener added now runs after the portal's own for the same
+    // message, so once it has seen the message the portal has handled it (setTitle is synchronous).
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      Object.assign(window, { seen });
+      window.addEventListener('message', (event) => seen.push(String(event.data)));
+    });
+    const foreignOrigin = new URL(pageUrl).origin.replace('127.0.0.1', 'localhost');
+    await page.evaluate((url) => document.body.append(Object.assign(document.createElement('iframe'), { src: url })), `${foreignOrigin}/elsewhere/`);
+    const foreign = await appFrame(page, foreignOrigin, 'body[data-state]');
+    await foreign.evaluate(({ sid, portalOrigin }) => parent.postMessage(`setTitle:{"title":"foreign"}:foreign-probe:${sid}`, portalOrigin), { sid: appSid, portalOrigin: `https://${portal().domain}` });
+    await page.waitForFunction(() => (window as unknown as { seen: string[] }).seen.some((data) => data.includes('foreign-probe')));
     expect(await page.title()).toBe('x:y:z');
     expect(consoleErrors).toEqual([]);
     await page.close();
