@@ -428,6 +428,18 @@ describe("the app's pages in the Bitrix24 frame", () => {
 
     const { page, frame } = await openSettings(templateId, 'StartOther');
     expect(await frame.getAttribute('#prop-template_id', 'data-value')).toBe('');
+    // The robot settings frame's own interface, as a frame asks for it (getInterface): setPropertyValue.
+    const ownInterface = await frame.evaluate(
+      (portalOrigin) =>
+        new Promise((resolve) => {
+          addEventListener('message', (event) => {
+            if (event.origin === portalOrigin && String(event.data).startsWith('own-interface:')) resolve(JSON.parse(String(event.data).slice('own-interface:'.length)));
+          });
+          parent.postMessage(`getInterface:own-interface:${window.name.split('|')[2]}`, portalOrigin);
+        }),
+      originOf(portalA),
+    );
+    expect(ownInterface).toEqual({ command: ['setPropertyValue'], event: [] });
     // Nothing chosen: the required template is refused before anything is saved.
     await frame.click('#settings-save');
     await frame.waitForSelector('.toast-refused');
