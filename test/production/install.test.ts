@@ -64,7 +64,6 @@ describe('the production install (the Dockerfile runtime stage, npm ci --omit=de
         B24_CLIENT_ID: clientId,
         B24_CLIENT_SECRET: clientSecret,
         B24_OAUTH_URL: `${emulatorUrl}/oauth/token/`,
-        B24_JS_URL: `${emulatorUrl}/api/v1/`,
         TOKEN_ENCRYPTION_KEY: tokenKey,
         LOG_LEVEL: 'info',
         ...env,
