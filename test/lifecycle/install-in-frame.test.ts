@@ -51,7 +51,7 @@ describe('installing from the portal, in a browser, on a cloud and an on-premise
       const frame = await appFrame(page, `${stack.appUrl}/app`);
       await frame.waitForSelector('#portal-state');
       expect((await frame.textContent('#portal-state'))?.trim()).toBe('installed');
-      await screenshot(page, `installed-${kind}`);
+      await screenshot(page, frame, `installed-${kind}`);
       await page.close();
 
       const installation = stack.emulator.state.portals.get(member)!.apps.get(stack.clientId)!;
