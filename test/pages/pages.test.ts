@@ -39,6 +39,8 @@ describe("the app's pages in the Bitrix24 frame", () => {
   const ownFailures: string[] = [];
   /** Uncaught script errors on any page (the Market refuses JavaScript errors). */
   const pageErrors: string[] = [];
+  /** Errors the app's pages wrote to the console. */
+  const consoleErrors: string[] = [];
   const newPage = async (label: string, theme: Theme, viewport = { width: 1200, height: 900 }) => {
     const page = await browser.newPage({ viewport, colorScheme: theme });
     page.on('requestfailed', (request) => {
@@ -50,6 +52,8 @@ describe("the app's pages in the Bitrix24 frame", () => {
     page.on('pageerror', (error) => pageErrors.push(`${label}: ${error.message}`));
     page.on('console', (message: ConsoleMessage) => {
       if (/Content.Security.Policy/i.test(message.text())) violations.push(`${label}: ${message.text()}`);
+      // an error the app's pages log (Vue's render errors land here, not in pageerror)
+      else if (message.type() === 'error' && message.location().url.startsWith(stack.appUrl)) consoleErrors.push(`${label}: ${message.text()}`);
     });
     return page;
   };
@@ -382,15 +386,24 @@ describe("the app's pages in the Bitrix24 frame", () => {
 
     const { page, frame } = await openSettings(templateId, 'StartOther');
     expect(await frame.getAttribute('#prop-template_id', 'data-value')).toBe('');
-    // Nothing chosen: the required template is refused before anything is saved.
+    // Nothing chosen: the required template is refused before anything is saved, said beside the
+    // field, and the control is marked invalid and described by that message.
     await frame.click('#settings-save');
     await frame.waitForSelector('.toast-refused');
+    const fieldMessage = async (control: string) => {
+      const element = frame.locator(control);
+      await frame.waitForSelector(`${control}[aria-invalid="true"]`);
+      const ids = (await element.getAttribute('aria-describedby'))!.split(' ');
+      return (await Promise.all(ids.map((id) => frame.locator(`[id="${id}"]`).innerText()))).join(' ');
+    };
+    expect(await fieldMessage('#prop-template_id button')).toContain('Choose the template the robot starts.');
     await chooseOption(frame, '#prop-template_id button', 'Approval with parameters');
     await frame.waitForSelector(`#prop-template_id[data-value="${target}"]`);
     await frame.waitForSelector('[data-parameter="Approver"]');
-    // The template's required user is still empty: refused again.
+    // The template's required user is still empty: refused again, beside that parameter.
     await frame.click('#settings-save');
     await frame.waitForFunction(() => document.querySelectorAll('.toast-refused').length >= 1);
+    expect(await fieldMessage('[data-parameter="Approver"] .pick-user')).toContain('The template needs this value.');
     const node = () => stack.emulator.state.portals.get(portalA)!.workflows.templates.get(templateId)!.template[0]!.Children[0]!;
     expect(node().Properties.template_id).toBe('');
 
@@ -414,7 +427,19 @@ describe("the app's pages in the Bitrix24 frame", () => {
     await again.frame.waitForSelector(`#prop-template_id[data-value="${target}"]`);
     await again.frame.waitForSelector('[data-parameter="Watchers"] [data-users="2,4"]');
     expect(await again.frame.inputValue('[data-parameter="Reason"] input')).toBe('Because');
+    // names, not codes: the robot's name as title, the users and the document by name
+    expect((await again.frame.textContent('#title'))?.trim()).toBe('Start a workflow');
+    expect(await again.frame.textContent('[data-parameter="Watchers"]')).not.toMatch(/user_\d/);
+    expect(await again.frame.textContent('#prop-document_id')).not.toContain('DEAL_3');
+    expect(await again.frame.textContent('#settings')).not.toMatch(/Template ID|DEAL_15|module\|entity/);
     await again.page.close();
+
+    // A template saved before that the portal no longer has is said beside the field.
+    const gone = await stack.templateWith(portalA, [{ code: 'start_workflow', name: 'StartGone', properties: { template_id: '987654' } }]);
+    const stale = await openSettings(gone, 'StartGone');
+    await stale.frame.waitForSelector('#prop-template_id button[aria-invalid="true"]');
+    expect(await stale.frame.textContent('#settings')).toContain('The template chosen before is no longer on the portal');
+    await stale.page.close();
   });
 
   it('follows the portal language (en, ru, de) and theme (light, dark); every view passes axe (WCAG 2 A, AA) and has a screenshot that shows it, and the frame never scrolls inside', async () => {
@@ -425,6 +450,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
     const settingsTemplate = await stack.templateWith(portalA, [
       { code: 'start_workflow', name: 'ShotStart', properties: { template_id: String(target), document_id: 'DEAL_1', parameters: 'Approver=user_3\nReason=Because' } },
     ]);
+    const consoleErrorsBefore = consoleErrors.length;
     /** Serious and critical axe violations on any view, in every language and theme. */
     const inaccessible: string[] = [];
     const views: string[] = [];
@@ -485,5 +511,6 @@ describe("the app's pages in the Bitrix24 frame", () => {
     expect(violations).toEqual([]);
     expect(ownFailures).toEqual([]);
     expect(pageErrors).toEqual([]);
+    expect(consoleErrors.slice(consoleErrorsBefore)).toEqual([]);
   }, 300_000);
 });
