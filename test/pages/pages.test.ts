@@ -422,7 +422,9 @@ describe("the app's pages in the Bitrix24 frame", () => {
     expect(node().Properties).toMatchObject({ template_id: String(target), document_id: 'DEAL_3', parameters: 'Approver=user_3\nWatchers=user_2\nWatchers=user_4\nReason=Because' });
     await page.close();
 
-    // Opened again, the saved values come back: the template, its users and the document.
+    // Opened again, the saved values come back: the template, its users and the document, the
+    // document by its title on the portal (a deal renamed meanwhile shows its new name).
+    stack.emulator.state.portals.get(portalA)!.documents.get('DEAL_3')!.fields.TITLE = 'Signed with Northwind';
     const again = await openSettings(templateId, 'StartOther');
     await again.frame.waitForSelector(`#prop-template_id[data-value="${target}"]`);
     await again.frame.waitForSelector('[data-parameter="Watchers"] [data-users="2,4"]');
@@ -430,6 +432,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
     // names, not codes: the robot's name as title, the users and the document by name
     expect((await again.frame.textContent('#title'))?.trim()).toBe('Start a workflow');
     expect(await again.frame.textContent('[data-parameter="Watchers"]')).not.toMatch(/user_\d/);
+    await again.frame.waitForSelector('#prop-document_id :text("Signed with Northwind")');
     expect(await again.frame.textContent('#prop-document_id')).not.toContain('DEAL_3');
     expect(await again.frame.textContent('#settings')).not.toMatch(/Template ID|DEAL_15|module\|entity/);
     await again.page.close();
