@@ -19,9 +19,9 @@ const result = await build({
       // no vue-router: the pages are single views in the portal's frame
       router: false,
       dts: false,
-      // the theme follows the portal (see src/theme.ts), never one a previous visit stored
-      colorModeStorageKey: null,
-      colorModeInitialValue: 'auto',
+      // the theme follows the portal (public/src/theme.ts), never one a previous visit stored: the
+      // kit's color-mode plugin reads localStorage even with no storage key, which a frame may refuse
+      colorMode: false,
       // only the components the pages use get their theme classes into pages.css
       experimental: { componentDetection: true },
       // no Markdown content: the prose components (and the animation library one of them pulls in) stay out
@@ -39,7 +39,7 @@ const result = await build({
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 2000,
     rollupOptions: {
-      input: { app: `${root}src/app.ts`, settings: `${root}src/settings.ts` },
+      input: { app: `${root}src/app.ts`, settings: `${root}src/settings.ts`, install: `${root}src/install.ts` },
       output: {
         entryFileNames: '[name].js',
         chunkFileNames: 'chunks/[name]-[hash].js',
@@ -53,7 +53,11 @@ const result = await build({
 // that entry imports statically and the one stylesheet; views imported lazily (import()) are
 // listed apart, each with what it adds. The budget is for the first view, gzip.
 const BUDGET_GZIP = 250 * 1024;
-const PAGES = { '/app': 'app.js', '/placement/:code': 'settings.js' };
+const PAGES = {
+  '/app': { entry: 'app.js', stylesheet: true },
+  '/placement/:code': { entry: 'settings.js', stylesheet: true },
+  '/install': { entry: 'install.js', stylesheet: false },
+};
 const output = (Array.isArray(result) ? result[0] : result).output;
 const byName = new Map(output.map((file) => [file.fileName, file]));
 const bytesOf = (file) => (file.type === 'chunk' ? file.code : file.source);
@@ -73,9 +77,9 @@ const css = output.find((file) => file.fileName === 'pages.css');
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 const describe = ({ count, raw, gzip }) => `${count} files, ${kb(raw)} (${kb(gzip)} gzip)`;
 const over = [];
-for (const [page, entry] of Object.entries(PAGES)) {
+for (const [page, { entry, stylesheet }] of Object.entries(PAGES)) {
   const start = staticClosure(entry);
-  const first = sizes([...[...start].map((name) => byName.get(name)), ...(css ? [css] : [])]);
+  const first = sizes([...[...start].map((name) => byName.get(name)), ...(css && stylesheet ? [css] : [])]);
   if (first.gzip > BUDGET_GZIP) over.push(`${page}: ${kb(first.gzip)} gzip at start, over the budget of ${kb(BUDGET_GZIP)}`);
   console.log(`${page} at start: ${describe(first)}, budget ${kb(BUDGET_GZIP)} gzip`);
   for (const lazy of lazyEntries(start)) {
