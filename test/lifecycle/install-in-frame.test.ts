@@ -59,7 +59,7 @@ describe('installing from the portal, in a browser, on a cloud and an on-premise
       // applayout.js setInstallFinish: the portal page goes to itself with install_finished=Y
       expect(new URL(page.url()).searchParams.get('install_finished')).toBe('Y');
       expect(consoleErrors).toEqual([]);
-      await screenshot(page, `installed-${kind}`);
+      await screenshot(page, frame, `installed-${kind}`);
       await page.close();
 
       const installation = stack.emulator.state.portals.get(member)!.apps.get(stack.clientId)!;

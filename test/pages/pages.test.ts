@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
 import { eventTokenDigest } from '../../src/portals/rest-journal.ts';
 import { sequentialTemplate, writeBpt } from '../../src/emulator/workflow/bpt.ts';
-import { appFrame, launchBrowser, screenshot } from '../support/browser.ts';
+import { axeViolations } from '../support/axe.ts';
+import { appFrame, launchBrowser, screenshot, settleFrame } from '../support/browser.ts';
 import { waitFor } from '../support/process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
@@ -52,6 +53,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
     page.on('pageerror', (error) => pageErrors.push(`${label}: ${error.message}`));
     page.on('console', (message: ConsoleMessage) => {
       if (/Content.Security.Policy/i.test(message.text())) violations.push(`${label}: ${message.text()}`);
+      // an error the app's pages log (Vue's render errors land here, not in pageerror)
       else if (message.type() === 'error' && message.location().url.startsWith(stack.appUrl)) consoleErrors.push(`${label}: ${message.text()} (${message.location().url})`);
     });
     page.on('request', (request) => {
@@ -166,11 +168,12 @@ describe("the app's pages in the Bitrix24 frame", () => {
     const robots = await frame.$$eval('#robots [data-code]', (cards) => cards.map((c) => [c.getAttribute('data-code'), c.getAttribute('data-registered')]));
     expect(robots.map(([code]) => code).sort()).toEqual([...stack.app.catalog.keys()].sort());
     expect(robots.filter(([, state]) => state !== 'yes')).toEqual([]);
-    // The chart is drawn before any call, with its axes and a line saying why it is empty.
-    await frame.waitForSelector('#chart[data-total="0"] canvas');
-    expect(await frame.isVisible('#chart-empty')).toBe(true);
     expect(await isDark(frame)).toBe(false);
     await expectNoInnerScroll(frame);
+    // The calls chart is drawn before any call, with its axes and a line saying why it is empty.
+    await tab(frame, 'calls');
+    await frame.waitForSelector('#chart[data-total="0"] canvas');
+    expect(await frame.isVisible('#chart-empty')).toBe(true);
 
     await tab(frame, 'workflows');
     await frame.fill('#new-template-name', 'Deal check from the page');
@@ -319,7 +322,7 @@ describe("the app's pages in the Bitrix24 frame", () => {
     await frame.waitForSelector('#calls[data-loaded]');
     expect(await frame.$$eval('#calls [data-call]', (rows) => rows.length)).toBe(0);
     expect(await calls().count({ where: { portal: { memberId: portalA } } })).toBeGreaterThan(0);
-    await screenshot(page, 'calls-portal-b-en-light');
+    await screenshot(page, frame, 'calls-portal-b-en-light');
     await page.close();
   });
 
@@ -390,10 +393,9 @@ describe("the app's pages in the Bitrix24 frame", () => {
     for (const width of [1280, 1440]) {
       const viewport = { width, height: 720 };
       const { page, frame } = await openApp(portalA, 1, 'en', 'light', viewport);
-      await frame.waitForSelector('#chart[data-total] canvas');
       const views: Array<[string, () => Promise<unknown>]> = [
         ['status', async () => undefined],
-        ['calls', async () => (await tab(frame, 'calls'), frame.waitForSelector('#calls [data-call]'))],
+        ['calls', async () => (await tab(frame, 'calls'), await frame.waitForSelector('#chart[data-total] canvas'), frame.waitForSelector('#calls [data-call]'))],
         ['call panel', async () => (await frame.click('#calls [data-call][data-status="failed"]'), frame.waitForSelector('#call-detail #call-journal[data-loaded]'))],
         ['workflows', async () => (await frame.press('#call-detail', 'Escape'), await tab(frame, 'workflows'), frame.waitForSelector('[data-template]'))],
         ['tasks', async () => (await tab(frame, 'tasks'), frame.waitForSelector('#tasks[data-loaded]', { state: 'attached' }))],
@@ -440,15 +442,24 @@ describe("the app's pages in the Bitrix24 frame", () => {
       originOf(portalA),
     );
     expect(ownInterface).toEqual({ command: ['setPropertyValue'], event: [] });
-    // Nothing chosen: the required template is refused before anything is saved.
+    // Nothing chosen: the required template is refused before anything is saved, said beside the
+    // field, and the control is marked invalid and described by that message.
     await frame.click('#settings-save');
     await frame.waitForSelector('.toast-refused');
+    const fieldMessage = async (control: string) => {
+      const element = frame.locator(control);
+      await frame.waitForSelector(`${control}[aria-invalid="true"]`);
+      const ids = (await element.getAttribute('aria-describedby'))!.split(' ');
+      return (await Promise.all(ids.map((id) => frame.locator(`[id="${id}"]`).innerText()))).join(' ');
+    };
+    expect(await fieldMessage('#prop-template_id button')).toContain('Choose the template the robot starts.');
     await chooseOption(frame, '#prop-template_id button', 'Approval with parameters');
     await frame.waitForSelector(`#prop-template_id[data-value="${target}"]`);
     await frame.waitForSelector('[data-parameter="Approver"]');
-    // The template's required user is still empty: refused again.
+    // The template's required user is still empty: refused again, beside that parameter.
     await frame.click('#settings-save');
     await frame.waitForFunction(() => document.querySelectorAll('.toast-refused').length >= 1);
+    expect(await fieldMessage('[data-parameter="Approver"] .pick-user')).toContain('The template needs this value.');
     const node = () => stack.emulator.state.portals.get(portalA)!.workflows.templates.get(templateId)!.template[0]!.Children[0]!;
     expect(node().Properties.template_id).toBe('');
 
@@ -467,54 +478,98 @@ describe("the app's pages in the Bitrix24 frame", () => {
     expect(node().Properties).toMatchObject({ template_id: String(target), document_id: 'DEAL_3', parameters: 'Approver=user_3\nWatchers=user_2\nWatchers=user_4\nReason=Because' });
     await page.close();
 
-    // Opened again, the saved values come back: the template, its users and the document.
+    // Opened again, the saved values come back: the template, its users and the document, the
+    // document by its title on the portal (a deal renamed meanwhile shows its new name).
+    stack.emulator.state.portals.get(portalA)!.documents.get('DEAL_3')!.fields.TITLE = 'Signed with Northwind';
     const again = await openSettings(templateId, 'StartOther');
     await again.frame.waitForSelector(`#prop-template_id[data-value="${target}"]`);
     await again.frame.waitForSelector('[data-parameter="Watchers"] [data-users="2,4"]');
     expect(await again.frame.inputValue('[data-parameter="Reason"] input')).toBe('Because');
+    // names, not codes: the robot's name as title, the users and the document by name
+    expect((await again.frame.textContent('#title'))?.trim()).toBe('Start a workflow');
+    expect(await again.frame.textContent('[data-parameter="Watchers"]')).not.toMatch(/user_\d/);
+    await again.frame.waitForSelector('#prop-document_id :text("Signed with Northwind")');
+    expect(await again.frame.textContent('#prop-document_id')).not.toContain('DEAL_3');
+    expect(await again.frame.textContent('#settings')).not.toMatch(/Template ID|DEAL_15|module\|entity/);
     await again.page.close();
+
+    // A template saved before that the portal no longer has is said beside the field.
+    const gone = await stack.templateWith(portalA, [{ code: 'start_workflow', name: 'StartGone', properties: { template_id: '987654' } }]);
+    const stale = await openSettings(gone, 'StartGone');
+    await stale.frame.waitForSelector('#prop-template_id button[aria-invalid="true"]');
+    expect(await stale.frame.textContent('#settings')).toContain('The template chosen before is no longer on the portal');
+    await stale.page.close();
   });
 
-  it('follows the portal language (en, ru, de) and theme (light, dark); every page has a screenshot, and the frame never scrolls inside', async () => {
+  it('follows the portal language (en, ru, de) and theme (light, dark); every view passes axe (WCAG 2 A, AA) and has a screenshot that shows it, and the frame never scrolls inside', async () => {
     const titles = { en: 'Automation robots', ru: 'Роботы автоматизации', de: 'Automatisierungsroboter' } as const;
-    const settingsTemplate = await stack.templateWith(portalA, [{ code: 'start_workflow', name: 'ShotStart', properties: { template_id: '' } }]);
+    // the settings page with everything chosen: a template with parameters, a user among them, a document
+    const bpt = writeBpt({ TEMPLATE: sequentialTemplate([]), PARAMETERS: { Approver: { Name: 'Approver', Type: 'user', Required: 1, Multiple: 0 }, Reason: { Name: 'Reason', Type: 'string', Required: 0, Multiple: 0 } } }).toString('base64');
+    const { id: target } = await stack.control<{ id: number }>('POST', `/_emulator/portals/${portalA}/templates`, { bpt, name: 'Follow-up with a reason' });
+    const settingsTemplate = await stack.templateWith(portalA, [
+      { code: 'start_workflow', name: 'ShotStart', properties: { template_id: String(target), document_id: 'DEAL_1', parameters: 'Approver=user_3\nReason=Because' } },
+    ]);
+    const consoleErrorsBefore = consoleErrors.length;
+    /** Serious and critical axe violations on any view, in every language and theme. */
+    const inaccessible: string[] = [];
+    const views: string[] = [];
     for (const lang of ['en', 'ru', 'de'] as const) {
       for (const theme of ['light', 'dark'] as const) {
         if (lang === 'de' && theme === 'dark') continue;
-        const shot = (name: string) => (lang === 'de' ? Promise.resolve() : screenshot(page, `${name}-${lang}-${theme}`));
+        // de is checked for its texts only; en and ru for everything
+        const check = async (page: Page, frame: Frame, view: string) => {
+          await expectNoInnerScroll(frame);
+          if (lang === 'de') return;
+          await settleFrame(frame);
+          inaccessible.push(...(await axeViolations(frame, `${view} ${lang} ${theme}`)));
+          await screenshot(page, frame, `${view}-${lang}-${theme}`);
+          views.push(`${view}-${lang}-${theme}`);
+        };
         const { page, frame } = await openApp(portalA, 1, lang, theme);
         expect((await frame.textContent('#title'))?.trim()).toBe(titles[lang]);
         expect(await isDark(frame)).toBe(theme === 'dark');
-        await frame.waitForSelector('#chart[data-total] canvas');
-        await expectNoInnerScroll(frame);
-        await shot('status');
+        await frame.waitForSelector('#robots [data-code]');
+        await check(page, frame, 'status');
         await tab(frame, 'calls');
+        await frame.waitForSelector('#chart[data-total] canvas');
         await frame.waitForSelector('#calls [data-call]');
-        await expectNoInnerScroll(frame);
-        await shot('calls');
+        await check(page, frame, 'calls');
         await frame.click('#calls [data-call][data-status="failed"]');
         await frame.waitForSelector('#call-detail #call-error');
-        await shot('call-detail');
+        await frame.waitForSelector('#call-detail #call-journal[data-loaded]');
+        if (lang !== 'de') {
+          await settleFrame(frame);
+          inaccessible.push(...(await axeViolations(frame, `call-detail ${lang} ${theme}`)));
+          await screenshot(page, frame, `call-detail-${lang}-${theme}`);
+        }
         await frame.press('#call-detail', 'Escape');
+        await frame.waitForSelector('#call-detail', { state: 'detached' });
         await tab(frame, 'workflows');
         await frame.waitForSelector('[data-template]');
-        await expectNoInnerScroll(frame);
-        await shot('workflows');
+        await frame.waitForSelector('#running[data-loaded]', { state: 'attached' });
+        await check(page, frame, 'workflows');
         await tab(frame, 'tasks');
         await frame.waitForSelector('#tasks[data-loaded]', { state: 'attached' });
-        await expectNoInnerScroll(frame);
-        await shot('tasks');
+        await check(page, frame, 'tasks');
+        await tab(frame, 'journal');
+        await frame.waitForSelector('#journal [data-journal]');
+        await frame.click('#journal [data-method="batch"]');
+        await frame.waitForSelector('#journal .journal-payload');
+        await check(page, frame, 'journal');
         await page.close();
 
         const settings = await openSettings(settingsTemplate, 'ShotStart', lang, theme);
         expect(await isDark(settings.frame)).toBe(theme === 'dark');
-        await expectNoInnerScroll(settings.frame);
-        if (lang !== 'de') await screenshot(settings.page, `robot-settings-${lang}-${theme}`);
+        await settings.frame.waitForSelector('[data-parameter="Approver"] [data-users="3"]');
+        await check(settings.page, settings.frame, 'robot-settings');
         await settings.page.close();
       }
     }
+    expect(views).toHaveLength(6 * 4);
+    expect(inaccessible, inaccessible.join('\n')).toEqual([]);
     expect(violations).toEqual([]);
     expect(ownFailures).toEqual([]);
     expect(pageErrors).toEqual([]);
-  });
+    expect(consoleErrors.slice(consoleErrorsBefore)).toEqual([]);
+  }, 300_000);
 });
