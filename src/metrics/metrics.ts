@@ -102,10 +102,10 @@ export const metrics = {
   callRefused(reason: CallRefusal): void {
     refused.inc({ reason });
   },
-  /** An answer the portal took; for a call's answer, how long after the call was stored. */
-  answerSent(answer: { method: string; call?: { receivedAt: Date } | null }): void {
-    answersSent.inc({ method: methodLabel(answer.method) });
-    if (answer.method === 'bizproc.event.send' && answer.call) answerLag.observe((Date.now() - answer.call.receivedAt.getTime()) / 1000);
+  /** An answer the portal took; for a call's answer, how long after the call was stored (`receivedMs`: epoch ms). */
+  answerSent(method: string, receivedMs?: number | null): void {
+    answersSent.inc({ method: methodLabel(method) });
+    if (method === 'bizproc.event.send' && typeof receivedMs === 'number') answerLag.observe(Math.max(0, Date.now() - receivedMs) / 1000);
   },
   answerFailed(method: string, dropped: boolean): void {
     answersFailed.inc({ method: methodLabel(method), outcome: dropped ? 'dropped' : 'retried' });

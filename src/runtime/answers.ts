@@ -101,7 +101,7 @@ export class AnswerSender {
         for (const [index, answer] of due.entries()) {
           const outcome = outcomes[index]!;
           if (outcome.ok) {
-            metrics.answerSent(answer);
+            metrics.answerSent(answer.method, answer.call?.receivedAt.getTime());
             await tx.pendingAnswer.delete({ where: { id: answer.id } });
             if (answer.method === 'bizproc.event.send' && answer.callId !== null) await markAnswered(tx, answer.callId);
             continue;
@@ -110,7 +110,7 @@ export class AnswerSender {
           if (answer.inFlightAt && answer.method === 'bizproc.event.send' && outcome.error === WORKFLOW_GONE) {
             // Sent before with an unknown outcome, and the workflow has ended since: nothing waits
             // for this answer any more, and the first send most likely is what ended it.
-            metrics.answerSent(answer);
+            metrics.answerSent(answer.method, answer.call?.receivedAt.getTime());
             await tx.pendingAnswer.delete({ where: { id: answer.id } });
             if (answer.callId !== null) await markAnswered(tx, answer.callId);
             log.info({ call: answer.callId?.toString() }, 'answer re-sent after an unknown outcome found its workflow ended: counted as delivered');
