@@ -1,8 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+// the workspace's packages as sources (package.json `exports`), as tsconfig's customConditions
+const conditions = ['b24-automation-source'];
+
 export default defineConfig({
+  resolve: { conditions: [...conditions, 'module', 'node', 'development|production'] },
+  ssr: { resolve: { conditions: [...conditions, 'node', 'development|production'], externalConditions: conditions } },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     environment: 'node',
     pool: 'forks',
     // the emulator's CA, trusted by the workers through NODE_EXTRA_CA_CERTS

@@ -10,13 +10,13 @@
  * makes sure it runs in a process started with it (runTrustingEmulatorCa runs it again if not),
  * and only then imports the app and the emulator.
  */
-import { runTrustingEmulatorCa } from '../emulator/tls.ts';
+import { runTrustingEmulatorCa } from '@b24-automation/emulator';
 
 await runTrustingEmulatorCa();
 
 const [{ addTemplate, CLIENT_ID, everyRobotSteps, robotActivities, robotsWithoutStep, startShowcase, startWorkflow }, { createLogger }] = await Promise.all([
   import('./showcase.ts'),
-  import('../logger.ts'),
+  import('../src/logger.ts'),
 ]);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -50,7 +50,7 @@ try {
 
   const steps = everyRobotSteps(portal, { followUp, review });
   const missing = robotsWithoutStep(app, steps);
-  if (missing.length > 0) throw new Error(`no demo step for ${missing.join(', ')}: add one to src/cli/showcase.ts`);
+  if (missing.length > 0) throw new Error(`no demo step for ${missing.join(', ')}: add one to scripts/showcase.ts`);
 
   const main = await addTemplate(client, 'Every robot', robotActivities(steps));
   say(`  template "Every robot" #${main} uploaded with bizproc.workflow.template.add: ${steps.map((s) => s.code).join(' → ')}`);

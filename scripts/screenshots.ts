@@ -10,8 +10,7 @@
  * view never filled.
  */
 import type { Frame, Page } from 'playwright-core';
-import type { Portal } from '../emulator/contract.ts';
-import { runTrustingEmulatorCa } from '../emulator/tls.ts';
+import { runTrustingEmulatorCa, type Portal } from '@b24-automation/emulator';
 
 await runTrustingEmulatorCa();
 
@@ -20,13 +19,13 @@ const [{ mkdirSync, readFileSync }, { fileURLToPath }, { chromium }, showcaseMod
   import('node:url'),
   import('playwright-core'),
   import('./showcase.ts'),
-  import('../emulator/tls.ts'),
-  import('../logger.ts'),
+  import('@b24-automation/emulator'),
+  import('../src/logger.ts'),
 ]);
 const { addTemplate, CLIENT_ID, everyRobotSteps, robotActivities, robotsWithoutStep, startShowcase, startWorkflow } = showcaseModule;
 type Showcase = Awaited<ReturnType<typeof startShowcase>>;
 
-const OUT = fileURLToPath(new URL('../../artifacts/market/', import.meta.url));
+const OUT = fileURLToPath(new URL('../artifacts/market/', import.meta.url));
 const VIEWPORT = { width: 1280, height: 720 };
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TABS = ['status', 'calls', 'workflows', 'tasks', 'journal'] as const;
@@ -75,7 +74,7 @@ async function fill(showcase: Showcase, portal: Portal, lang: Lang): Promise<{ s
   const review = await addTemplate(client, words.review, [{ Type: 'ReviewActivity', Name: 'Review', Properties: { Users: ['user_4'], Name: words.reviewTask } }]);
   const steps = everyRobotSteps(portal, { followUp, review }, words);
   const missing = robotsWithoutStep(showcase.app, steps);
-  if (missing.length > 0) throw new Error(`no demo step for ${missing.join(', ')}: add one to src/cli/showcase.ts`);
+  if (missing.length > 0) throw new Error(`no demo step for ${missing.join(', ')}: add one to scripts/showcase.ts`);
   const main = await addTemplate(client, words.main, robotActivities(steps));
   const checksum = await addTemplate(client, words.checksum, robotActivities([{ code: 'hash_value', name: 'Checksum', properties: { value: 'deals-2025-q1.csv', algorithm: 'crc32' }, expect: () => null }]));
 

@@ -9,9 +9,9 @@
 /// <reference path="../../public/src/bx24.d.ts" />
 import type { Browser, ConsoleMessage, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
+import { internalTypeOf } from '@b24-automation/emulator';
 import { eventTokenDigest } from '../../src/portals/rest-journal.ts';
-import { sequentialTemplate, writeBpt } from '../../src/emulator/workflow/bpt.ts';
+import { sequentialTemplate, writeBpt } from '@b24-automation/emulator';
 import { appFrame, launchBrowser, screenshot } from '../support/browser.ts';
 import { waitFor } from '../support/process.ts';
 import { startStack, type Stack } from '../support/stack.ts';

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { spkiSha256 } from '../../src/emulator/tls.ts';
+import { spkiSha256 } from '@b24-automation/emulator';
 import { ROOT } from './process.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

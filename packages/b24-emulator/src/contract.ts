@@ -135,7 +135,7 @@ export interface LeakyBucket {
   updatedAt: number;
 }
 
-// ---- workflow side (owned by src/emulator/workflow/) ----
+// ---- workflow side (owned by workflow/) ----
 
 /** One activity node of a template tree, as stored in a .bpt file. */
 export interface ActivityNode {

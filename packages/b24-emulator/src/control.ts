@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { RestError, type Portal } from './contract.ts';
-import { tokenAnswer } from './oauth.ts';
-import type { EmulatorState } from './server.ts';
-import { webhookCodeFor } from './state.ts';
+import { tokenAnswer } from './grants.ts';
+import type { EmulatorState } from './model.ts';
+import { webhookCodeFor } from './seed.ts';
 
 type P = { memberId: string; clientId: string };
 

@@ -5,9 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import qs from 'qs';
-import { RestError, protocolFlag, type AppInstallation, type Portal, type TokenGrant } from './contract.ts';
-import { tokenAnswer } from './oauth.ts';
-import type { EmulatorState } from './server.ts';
+import { RestError, protocolFlag, type AppInstallation, type EmulatorContext, type Portal, type TokenGrant } from './contract.ts';
+import { tokenAnswer, type Grants } from './grants.ts';
 
 export interface EventDelivery {
   id: number;
@@ -22,8 +21,11 @@ export interface EventDelivery {
 
 const FORM = 'application/x-www-form-urlencoded';
 
+/** What the lifecycle reads and writes of the emulator's state (model.ts). */
+export type LifecycleState = EmulatorContext & { grants: Grants; eventLog: EventDelivery[] };
+
 export class Lifecycle {
-  constructor(private readonly state: EmulatorState) {}
+  constructor(private readonly state: LifecycleState) {}
 
   private application(clientId: string) {
     const application = this.state.applications.get(clientId);

@@ -10,7 +10,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Portal } from './contract.ts';
-import type { EmulatorState } from './server.ts';
+import type { EmulatorState } from './model.ts';
 
 export interface PortalMoveOptions {
   state: EmulatorState;

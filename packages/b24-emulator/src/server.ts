@@ -16,45 +16,25 @@ import type { AddressInfo } from 'node:net';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import qs from 'qs';
-import type { EmulatorConfig, EmulatorContext, Lang, MethodDefinition, Portal, TokenGrant } from './contract.ts';
+import type { EmulatorConfig, Portal, TokenGrant } from './contract.ts';
 import { controlRoutes } from './control.ts';
 import { Faults } from './faults.ts';
 import { frameRoutes } from './frame/portal-frame.ts';
-import { Lifecycle, type EventDelivery } from './lifecycle.ts';
+import { Grants } from './grants.ts';
+import { Lifecycle } from './lifecycle.ts';
 import { appMethods } from './methods/app.ts';
 import { crmMethods } from './methods/crm.ts';
 import { robotMethods } from './methods/robots.ts';
-import { Grants, oauthRoutes } from './oauth.ts';
+import type { AddPortalsOptions, EmulatorState } from './model.ts';
+import { oauthRoutes } from './oauth.ts';
 import { portalMoves } from './portal-move.ts';
 import { restRoutes } from './rest/dispatch.ts';
-import { createPortal, type PeopleSeed } from './state.ts';
+import { createPortal } from './seed.ts';
 import { Stats } from './stats.ts';
 import { emulatorTls } from './tls.ts';
 import { createWorkflowEngine, workflowControl, workflowMethods } from './workflow/index.ts';
 
 const KEEP_ALIVE_MS = 65_000;
-
-export interface EmulatorState extends EmulatorContext {
-  grants: Grants;
-  faults: Faults;
-  methods: Map<string, MethodDefinition>;
-  stats: Stats;
-  lifecycle: Lifecycle;
-  eventLog: EventDelivery[];
-  /** extra seconds of "server time" a method costs, to reach OPERATION_TIME_LIMIT in tests */
-  operatingCost: Map<string, number>;
-  /** Creates portals (with listeners once the emulator listens); HTTPS unless told otherwise. */
-  addPortals(count: number, options?: AddPortalsOptions): Promise<Portal[]>;
-}
-
-export interface AddPortalsOptions {
-  protocol?: Portal['protocol'];
-  kind?: Portal['kind'];
-  /** the portal's language (default en) */
-  languageId?: Lang;
-  /** 'showcase': realistic invented names instead of the test seed's (state.ts) */
-  people?: PeopleSeed;
-}
 
 export interface EmulatorOptions {
   host?: string;

@@ -3,7 +3,7 @@
  * application, and a portal that changes its address.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './harness.ts';
+import { startHarness, type Harness } from './support/harness.ts';
 
 const APP = { clientId: 'local.oauth.test', clientSecret: 'oauth-secret' };
 const SECOND = { clientId: 'local.oauth.second', clientSecret: 'second-secret' };

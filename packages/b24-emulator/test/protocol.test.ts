@@ -2,15 +2,15 @@
  * The emulator as the official SDK meets it: B24OAuth and B24Hook unchanged, the refresh path,
  * the queue server's exact call, the reference's own template, and the rate limit.
  */
-import { emulatorControl } from './support/emulator-control.ts';
+import { emulatorControl } from '../src/control-client.ts';
 import { sdkFromGrant } from './support/sdk.ts';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { AjaxError, B24OAuth } from '@bitrix24/b24jssdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sequentialTemplate, writeBpt } from '../src/emulator/workflow/bpt.ts';
-import { buildEmulator, type Emulator } from '../src/emulator/server.ts';
-import { startReceiver } from './emulator/harness.ts';
+import { sequentialTemplate, writeBpt } from '../src/workflow/bpt.ts';
+import { buildEmulator, type Emulator } from '../src/server.ts';
+import { startReceiver } from './support/harness.ts';
 
 const CLIENT = { clientId: 'local.sdk.test', clientSecret: 'sdk-secret' };
 
@@ -90,7 +90,7 @@ describe('the emulator through the official SDK', () => {
     expect(await call(admin, 'tasks.task.approve', { taskId: 1 })).toMatchObject({ result: { task: { id: '1', status: '5' } } });
     expect(await call(employee, 'tasks.task.approve', { taskId: 3 })).toEqual({ error: '1048582', status: 400 });
 
-    // Webhooks by plain fetch here (the status codes); test/emulator/tls.test.ts calls one through B24Hook.
+    // Webhooks by plain fetch here (the status codes); tls.test.ts calls one through B24Hook.
     const portal = emulator.state.portals.get(member)!;
     const webhook = `${portal.clientEndpoint}1/${[...portal.webhooks.keys()][0]!}/`;
     const viaHook = async (method: string, params: unknown) => {
@@ -164,25 +164,5 @@ describe('the emulator through the official SDK', () => {
     expect(more).toBeGreaterThanOrEqual(9);
     expect(more).toBeLessThanOrEqual(12);
     console.log(`rate limit: ${passed} of 60 passed at once; ${more} of 20 after 5 s`);
-  });
-});
-
-describe('npm run emulator', () => {
-  it('prints one JSON line when ready: base URL, OAuth URL, and each portal with its webhook', async () => {
-    const { spawnTs, waitFor } = await import('./support/process.ts');
-    const run = spawnTs('src/emulator/main.ts', { EMULATOR_PORT: '0', EMULATOR_PORTALS: '2' });
-    try {
-      const line = await waitFor(async () => run.stdout().split('\n')[0]!.trim() || null, 30_000, 'the ready line');
-      const ready = JSON.parse(line);
-      expect(ready.oauthUrl).toBe(`${ready.baseUrl}/oauth/token/`);
-      expect(ready.portals).toHaveLength(2);
-      const [portal] = ready.portals;
-      expect(portal).toMatchObject({ memberId: expect.stringMatching(/^[0-9a-f]{32}$/), adminUserId: 1, clientEndpoint: `https://${portal.domain}/rest/` });
-      const answer = await (await fetch(`${portal.webhookUrl}profile.json`)).json();
-      expect(answer.result).toMatchObject({ ID: '1', ADMIN: true });
-    } finally {
-      run.child.kill('SIGTERM');
-      expect(await run.exited).toBe(0);
-    }
   });
 });

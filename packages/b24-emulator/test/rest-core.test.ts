@@ -3,7 +3,7 @@
  * CRestUtil::ParseBatchQuery), the global methods, users and events, dates in the portal's offset.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './harness.ts';
+import { startHarness, type Harness } from './support/harness.ts';
 
 const APP = { clientId: 'local.core.test', clientSecret: 'core-secret' };
 const OFFSET_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+01:00$/;

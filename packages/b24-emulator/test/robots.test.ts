@@ -4,7 +4,7 @@
  * codes, texts and statuses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './harness.ts';
+import { startHarness, type Harness } from './support/harness.ts';
 
 const APP = { clientId: 'local.robots.test', clientSecret: 'robots-secret' };
 

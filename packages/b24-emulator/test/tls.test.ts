@@ -5,20 +5,20 @@
  * without the CA is refused, and a portal created as `protocol: 'http'` still works.
  */
 import { execFile } from 'node:child_process';
-import { emulatorControl } from '../support/emulator-control.ts';
-import { sdkFromGrant } from '../support/sdk.ts';
+import { emulatorControl } from '../src/control-client.ts';
+import { sdkFromGrant } from './support/sdk.ts';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity, connect, type DetailedPeerCertificate } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { B24Hook } from '@bitrix24/b24jssdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describePortal } from '../../src/emulator/control.ts';
-import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
-import { emulatorTls, removeTlsFiles, spkiSha256 } from '../../src/emulator/tls.ts';
-import { ROOT } from '../support/process.ts';
+import { describePortal } from '../src/control.ts';
+import { buildEmulator, type Emulator } from '../src/server.ts';
+import { emulatorTls, removeTlsFiles, spkiSha256 } from '../src/tls.ts';
 
 const CLIENT = { clientId: 'local.tls.test', clientSecret: 'tls-secret' };
 const run = promisify(execFile);
@@ -139,10 +139,10 @@ describe('the CA files', () => {
     expect(readFileSync(caFile, 'utf8')).toBe(made.caCert);
     expect(new X509Certificate(made.caCert).ca).toBe(true);
 
-    const script = `const t = performance.now(); const { emulatorTls } = await import('./src/emulator/tls.ts');
+    const script = `const t = performance.now(); const { emulatorTls } = await import('./src/tls.ts');
       const loaded = performance.now(); const tls = await emulatorTls({ caFile: ${JSON.stringify(caFile)} });
       console.log(JSON.stringify({ ms: Math.round(performance.now() - loaded), caCert: tls.caCert, cert: tls.cert }));`;
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: { PATH: process.env.PATH } });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), env: { PATH: process.env.PATH } });
     const reused = JSON.parse(stdout) as { ms: number; caCert: string; cert: string };
     expect(reused.caCert).toBe(made.caCert);
     expect(reused.cert).toBe(made.cert);

@@ -3,11 +3,10 @@
  * type, the step's settings, the auth block) and how bizproc.event.send / bizproc.activity.log
  * answers land (closed or stale steps ignored with `true`, ended workflows refused as the core does).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
-import { sequentialTemplate, writeBpt } from '../../src/emulator/workflow/bpt.ts';
-import { waitFor } from '../support/process.ts';
-import { startHandlerServer, startKit, type Kit } from './workflow-kit.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { internalTypeOf } from '../src/methods/robots.ts';
+import { sequentialTemplate, writeBpt } from '../src/workflow/bpt.ts';
+import { startHandlerServer, startKit, type Kit } from './support/workflow-kit.ts';
 
 const DEAL = ['crm', 'CCrmDocumentDeal', 'DEAL'];
 
@@ -18,7 +17,15 @@ describe('an app step through the queue server and its answers', () => {
   let admin: Awaited<ReturnType<Kit['sdk']>>;
   const type = () => internalTypeOf(app.clientId, 'probe');
   const bpt = (steps: Parameters<typeof sequentialTemplate>[0]) => ['t.bpt', writeBpt({ TEMPLATE: sequentialTemplate(steps) }).toString('base64')];
-  const callFor = (workflowId: string) => waitFor(async () => handler.calls.find((c) => c.workflow_id === workflowId), 10_000, `the handler call of ${workflowId}`);
+  const callFor = (workflowId: string) =>
+    vi.waitFor(
+      () => {
+        const call = handler.calls.find((c) => c.workflow_id === workflowId);
+        if (!call) throw new Error(`no handler call of ${workflowId} yet`);
+        return call;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   const workflow = (id: string) => kit.control('GET', `/_emulator/portals/${kit.member}/workflows/${id}`);
   const answers = async (token: string) => (await kit.control('GET', '/_emulator/answers'))[token];
   const start = async (steps: Parameters<typeof sequentialTemplate>[0]) => {
@@ -131,7 +138,7 @@ describe('an app step through the queue server and its answers', () => {
       { Type: 'ApproveActivity', Name: 'Hold', Properties: { Users: ['user_1'] } },
     ]);
     const token = (await callFor(id)).event_token as string;
-    await waitFor(async () => (await workflow(id)).returnValues.Late?.IsTimeout === 1, 10_000, 'the step to time out');
+    await vi.waitFor(async () => expect((await workflow(id)).returnValues.Late?.IsTimeout).toBe(1), { timeout: 10_000, interval: 100 });
     expect(await admin('bizproc.event.send', { EVENT_TOKEN: token, RETURN_VALUES: { out_text: 'too late' } })).toEqual({ result: true, total: 0 });
     expect(await admin('bizproc.activity.log', { EVENT_TOKEN: token, LOG_MESSAGE: 'too late' })).toEqual({ result: true, total: 0 });
     const after = await workflow(id);

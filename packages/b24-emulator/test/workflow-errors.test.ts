@@ -3,10 +3,10 @@
  * tasks, answers, and paging past 50.
  */
 import { sdkCaller, sdkFromGrant } from './support/sdk.ts';
-import { emulatorControl } from './support/emulator-control.ts';
+import { emulatorControl } from '../src/control-client.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEmulator, type Emulator } from '../src/emulator/server.ts';
-import { sequentialTemplate, writeBpt } from '../src/emulator/workflow/bpt.ts';
+import { buildEmulator, type Emulator } from '../src/server.ts';
+import { sequentialTemplate, writeBpt } from '../src/workflow/bpt.ts';
 
 const A = { clientId: 'local.wf.a', clientSecret: 'a' };
 const B = { clientId: 'local.wf.b', clientSecret: 'b' };
@@ -96,7 +96,7 @@ describe('workflow methods through the SDK: shapes and documented errors', () =>
     const a = await sdk(A);
     expect(await a('bizproc.event.send', { EVENT_TOKEN: 'not.a-token', RETURN_VALUES: {} })).toEqual({ error: 'ACCESS_DENIED', status: 403 });
     // restservice.php writeActivityLog decodes the token before it looks at the message; an empty
-    // message with a valid token is ERROR_EMPTY_LOG_MESSAGE (test/emulator/workflow-answers.test.ts).
+    // message with a valid token is ERROR_EMPTY_LOG_MESSAGE (workflow-answers.test.ts).
     expect(await a('bizproc.activity.log', { EVENT_TOKEN: 'x.y', LOG_MESSAGE: '' })).toEqual({ error: 'ACCESS_DENIED', status: 403 });
     expect(await a('bizproc.activity.log', { EVENT_TOKEN: 'x.y', LOG_MESSAGE: 'hello' })).toEqual({ error: 'ACCESS_DENIED', status: 403 });
   });

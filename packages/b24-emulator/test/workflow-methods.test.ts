@@ -4,8 +4,8 @@
  * and the documented error codes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sequentialTemplate, writeBpt } from '../../src/emulator/workflow/bpt.ts';
-import { startKit, type Kit } from './workflow-kit.ts';
+import { sequentialTemplate, writeBpt } from '../src/workflow/bpt.ts';
+import { startKit, type Kit } from './support/workflow-kit.ts';
 
 const APP = { clientId: 'local.wf.methods', clientSecret: 'm' };
 const DEAL = ['crm', 'CCrmDocumentDeal', 'DEAL'];

@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { RestError, protocolFlag, type ActivityNode, type Portal, type TokenGrant, type WorkflowTemplate } from '../contract.ts';
-import type { EmulatorState } from '../server.ts';
+import type { EmulatorState } from '../model.ts';
 
 const BX24_LIBRARY = readFileSync(new URL('./bx24.js', import.meta.url), 'utf8');
 const MAX_SESSIONS = 10_000;

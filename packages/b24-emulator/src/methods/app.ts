@@ -6,7 +6,7 @@
 import { listPage, RestError, type CallContext, type MethodDefinition, type User } from '../contract.ts';
 import { portalIso } from '../dates.ts';
 import { checkCallback, param, requireAdmin, requireOAuth, startOf } from '../params.ts';
-import type { EmulatorState } from '../server.ts';
+import type { EmulatorState } from '../model.ts';
 
 function userFields(user: User) {
   return {

@@ -7,7 +7,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import qs from 'qs';
 import { isListPage, RestError, type CallContext, type MethodDefinition, type Portal } from '../contract.ts';
 import { portalIso } from '../dates.ts';
-import type { EmulatorState } from '../server.ts';
+import type { EmulatorState } from '../model.ts';
 
 const WINDOW_MS = 10 * 60_000;
 

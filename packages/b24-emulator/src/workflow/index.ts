@@ -16,7 +16,7 @@ export function createWorkflowEngine(ctx: EmulatorContext): WorkflowEngine {
 
 /**
  * Seed tasks of the tasks module: 1 and 3 await their creator's approval (task control), 2 and 4
- * are in progress. Creators and responsibles are the seed users (see state.ts).
+ * are in progress. Creators and responsibles are the seed users (see seed.ts).
  */
 export function seedPortalWorkflows(portal: Portal): void {
   const now = new Date().toISOString();

@@ -4,11 +4,10 @@
  * (to see status, error texts and the exact JSON), and the official SDK.
  */
 import { once } from 'node:events';
-import { emulatorControl } from '../support/emulator-control.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sdkCaller, sdkFromGrant, type Grant } from '../support/sdk.ts';
-import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
+import { startEmulator, type Emulator, type Grant } from '../../src/index.ts';
+import { sdkCaller, sdkFromGrant } from './sdk.ts';
 
 export interface App {
   clientId: string;
@@ -23,7 +22,7 @@ export interface Harness {
   received: Array<{ url: string; body: string }>;
   control(method: string, path: string, body?: unknown): Promise<any>;
   /** a fresh grant as a user of the portal for an installed app (the control API's answer) */
-  token(app: App, userId?: number): Promise<Record<string, any>>;
+  token(app: App, userId?: number): Promise<Grant>;
   /** POST JSON to a REST URL: status and body as the portal sent them */
   rest(url: string, params?: Record<string, unknown>): Promise<{ status: number; body: any; text: string }>;
   /** the official SDK as a user: the method's result, or the error code and HTTP status */
@@ -49,12 +48,10 @@ export async function startReceiver(): Promise<{ server: Server; url: string; re
 
 export async function startHarness(app: App): Promise<Harness> {
   const { server: receiver, url: receiverUrl, received } = await startReceiver();
-  const emulator = await buildEmulator({ portals: 1 });
-  const base = await emulator.listen();
-  const member = [...emulator.state.portals.keys()][0]!;
-
-  const control: Harness['control'] = emulatorControl(base);
-  const token: Harness['token'] = (a, userId = 1) => control('POST', `/_emulator/portals/${member}/apps/${a.clientId}/tokens`, { userId });
+  const running = await startEmulator({ portals: 1 });
+  const { emulator, baseUrl: base, control } = running;
+  const member = running.portals[0]!.memberId;
+  const token: Harness['token'] = (a, userId = 1) => running.token(member, a.clientId, userId);
   const rest: Harness['rest'] = async (url, params = {}) => {
     const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params), redirect: 'manual' });
     const text = await response.text();
@@ -63,11 +60,11 @@ export async function startHarness(app: App): Promise<Harness> {
   };
   const sdk: Harness['sdk'] = async (a, userId = 1) => {
     const t = await token(a, userId);
-    return sdkCaller(sdkFromGrant(t as Grant, a));
+    return sdkCaller(sdkFromGrant(t, a));
   };
 
-  await control('POST', '/_emulator/applications', { ...app, appUrl: `${receiverUrl}/app`, eventUrl: `${receiverUrl}/events` });
-  await control('POST', `/_emulator/portals/${member}/apps/${app.clientId}/install`, { mode: 'headless' });
+  await running.registerApplication({ ...app, appUrl: `${receiverUrl}/app`, eventUrl: `${receiverUrl}/events` });
+  await running.install(member, app.clientId);
   return {
     emulator,
     base,
@@ -79,7 +76,7 @@ export async function startHarness(app: App): Promise<Harness> {
     rest,
     sdk,
     async close() {
-      await emulator.close();
+      await running.stop();
       receiver.close();
     },
   };

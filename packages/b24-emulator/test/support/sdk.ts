@@ -4,21 +4,7 @@
  * that turns the SDK's outcome into `{result}` or `{error, status}` for assertions.
  */
 import { B24OAuth, type AjaxError } from '@bitrix24/b24jssdk';
-
-export interface Grant {
-  application_token?: string;
-  user_id: number;
-  member_id: string;
-  access_token: string;
-  refresh_token: string;
-  expires: number;
-  expires_in: number;
-  scope: string;
-  domain: string;
-  client_endpoint: string;
-  server_endpoint: string;
-  status: string;
-}
+import type { Grant } from '../../src/index.ts';
 
 export function sdkFromGrant(grant: Grant, app: { clientId: string; clientSecret: string }): B24OAuth {
   const b24 = new B24OAuth(

@@ -4,11 +4,10 @@
  * handler server that records what the queue server POSTs.
  */
 import { createServer, type Server } from 'node:http';
-import { emulatorControl } from '../support/emulator-control.ts';
 import type { AddressInfo } from 'node:net';
-import { sdkCaller, sdkFromGrant } from '../support/sdk.ts';
 import qs from 'qs';
-import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
+import { startEmulator, type Emulator } from '../../src/index.ts';
+import { sdkCaller, sdkFromGrant } from './sdk.ts';
 
 export interface App {
   clientId: string;
@@ -28,14 +27,13 @@ export interface Kit {
 }
 
 export async function startKit(apps: Array<App & { appUrl?: string }>): Promise<Kit> {
-  const emulator = await buildEmulator({ portals: 1, rateLimit: { drainPerSec: 500, maxBurst: 5000 } });
-  const base = await emulator.listen();
-  const member = [...emulator.state.portals.keys()][0]!;
-  const control = emulatorControl(() => base);
-  const tokens = (app: App, userId: number) => control('POST', `/_emulator/portals/${member}/apps/${app.clientId}/tokens`, { userId });
+  const running = await startEmulator({ portals: 1, rateLimit: { drainPerSec: 500, maxBurst: 5000 } });
+  const { emulator, baseUrl: base, control } = running;
+  const member = running.portals[0]!.memberId;
+  const tokens = (app: App, userId: number) => running.token(member, app.clientId, userId);
   for (const app of apps) {
-    await control('POST', '/_emulator/applications', { clientId: app.clientId, clientSecret: app.clientSecret, appUrl: app.appUrl ?? 'http://127.0.0.1:9/app' });
-    await control('POST', `/_emulator/portals/${member}/apps/${app.clientId}/install`, { mode: 'headless' });
+    await running.registerApplication({ clientId: app.clientId, clientSecret: app.clientSecret, appUrl: app.appUrl ?? 'http://127.0.0.1:9/app' });
+    await running.install(member, app.clientId);
   }
   const sdk = async (app: App, userId = 1) => {
     const t = await tokens(app, userId);
@@ -46,7 +44,7 @@ export async function startKit(apps: Array<App & { appUrl?: string }>): Promise<
     const response = await fetch(`${t.client_endpoint}${method}.json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...params, auth: t.access_token }) });
     return { status: response.status, body: await response.json() };
   };
-  return { emulator, base, member, control, sdk, raw, close: () => emulator.close() };
+  return { emulator, base, member, control, sdk, raw, close: () => running.stop() };
 }
 
 /** A handler server: records each POST's body (qs-parsed, as an app reads it) and answers 200. */
