@@ -63,6 +63,19 @@ describe('the package installed from its tarball', () => {
     expect(Object.keys(manifest.dependencies)).toEqual(expect.arrayContaining(['fastify', 'selfsigned', 'qs']));
   });
 
+  it('types its library API from the declarations it ships', async () => {
+    copyFileSync(join(PACKAGE_ROOT, 'test/fixtures/consumer/consumer-types.ts'), join(project, 'consumer-types.ts'));
+    // the project's own tsconfig; TypeScript and Node's types are the repository's (a TypeScript project has both)
+    const nodeTypes = join(PACKAGE_ROOT, '../../node_modules/@types');
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2023', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, typeRoots: [nodeTypes], types: ['node'] }, files: ['consumer-types.ts'] }),
+    );
+    const tsc = join(PACKAGE_ROOT, '../../node_modules/typescript/bin/tsc');
+    const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, env }).then(() => 'ok', (error: { stdout: string }) => error.stdout);
+    expect(checked).toBe('ok');
+  });
+
   it('its bin prints the ready line and serves server.time over HTTPS to a client trusting its CA file alone', async () => {
     expect(ready.caFile).toBe(join(dir, 'ca.pem'));
     expect(ready.portals).toHaveLength(1);
