@@ -75,7 +75,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   try {
     const running = await startEmulator({ portals: 2, ...options.emulator });
-    const { emulator, baseUrl: emulatorUrl } = running;
+    const { server: emulator, baseUrl: emulatorUrl } = running;
     stops.push(() => running.stop());
     if (process.env.NODE_EXTRA_CA_CERTS !== running.caFile) {
       throw new Error(`this process does not trust the emulator's CA ${running.caFile}: run it through vitest (test/support/global-setup.ts) or call runTrustingEmulatorCa() (@b24-automation/emulator) first`);

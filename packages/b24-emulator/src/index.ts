@@ -2,7 +2,7 @@
  * The emulator as a library: `startEmulator()` starts one listening on real ports and gives the
  * calls tests make of it (its portals, an app installed on one, a workflow run with the app's
  * robots, faults, tokens expired), all through the control API (`/_emulator/…`) the command line
- * emulator offers too. The in-process `emulator` (its Fastify app and state) is there for tests
+ * emulator offers too. The in-process `server` (its Fastify app and state) is there for tests
  * that need to look inside.
  */
 import { describePortal } from './control.ts';
@@ -86,7 +86,8 @@ export interface InstallAnswer {
 export type TemplateStep = { code: string; name?: string; properties?: Record<string, unknown> } | ActivityNode;
 
 export interface RunningEmulator extends EmulatorSummary {
-  emulator: Emulator;
+  /** the emulator in this process: its Fastify app and its state (portals, workflows, deliveries) */
+  server: Emulator;
   /** any control API call: JSON in, JSON out */
   control: Control;
   /** the portals now (a moved portal has a new domain) */
@@ -134,7 +135,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Running
     get portals() {
       return portals();
     },
-    emulator,
+    server: emulator,
     control,
     summary,
     async registerApplication(application) {

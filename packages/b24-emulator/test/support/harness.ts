@@ -49,7 +49,7 @@ export async function startReceiver(): Promise<{ server: Server; url: string; re
 export async function startHarness(app: App): Promise<Harness> {
   const { server: receiver, url: receiverUrl, received } = await startReceiver();
   const running = await startEmulator({ portals: 1 });
-  const { emulator, baseUrl: base, control } = running;
+  const { server: emulator, baseUrl: base, control } = running;
   const member = running.portals[0]!.memberId;
   const token: Harness['token'] = (a, userId = 1) => running.token(member, a.clientId, userId);
   const rest: Harness['rest'] = async (url, params = {}) => {

@@ -28,7 +28,7 @@ export interface Kit {
 
 export async function startKit(apps: Array<App & { appUrl?: string }>): Promise<Kit> {
   const running = await startEmulator({ portals: 1, rateLimit: { drainPerSec: 500, maxBurst: 5000 } });
-  const { emulator, baseUrl: base, control } = running;
+  const { server: emulator, baseUrl: base, control } = running;
   const member = running.portals[0]!.memberId;
   const tokens = (app: App, userId: number) => running.token(member, app.clientId, userId);
   for (const app of apps) {
