@@ -1,11 +1,12 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 // the workspace's packages as sources (package.json `exports`), as tsconfig's customConditions
-const conditions = ['b24-automation-source'];
+const SOURCE = 'b24-automation-source';
 
 export default defineConfig({
-  resolve: { conditions: [...conditions, 'module', 'node', 'development|production'] },
-  ssr: { resolve: { conditions: [...conditions, 'node', 'development|production'], externalConditions: conditions } },
+  resolve: { conditions: [SOURCE, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [SOURCE, ...defaultServerConditions] } },
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     environment: 'node',
