@@ -18,9 +18,9 @@ const result = await build({
       // no vue-router: the pages are single views in the portal's frame
       router: false,
       dts: false,
-      // the theme follows the portal (see src/theme.ts), never one a previous visit stored
-      colorModeStorageKey: null,
-      colorModeInitialValue: 'auto',
+      // the theme follows the portal (public/src/theme.ts), never one a previous visit stored: the
+      // kit's color-mode plugin reads localStorage even with no storage key, which a frame may refuse
+      colorMode: false,
     }),
   ],
   build: {
@@ -33,7 +33,7 @@ const result = await build({
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 2000,
     rollupOptions: {
-      input: { app: `${root}src/app.ts`, settings: `${root}src/settings.ts` },
+      input: { app: `${root}src/app.ts`, settings: `${root}src/settings.ts`, install: `${root}src/install.ts` },
       output: {
         entryFileNames: '[name].js',
         chunkFileNames: 'chunks/[name]-[hash].js',

@@ -24,13 +24,13 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** The app's frame inside a portal page, once the app says it is ready (body[data-ready]). */
-export async function appFrame(page: Page, appUrl: string): Promise<Frame> {
+/** The app's frame inside a portal page, once the app says it is ready (body[data-ready], or the `ready` selector). */
+export async function appFrame(page: Page, appUrl: string, ready = 'body[data-ready]'): Promise<Frame> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const frame = page.frames().find((f) => f.url().startsWith(appUrl));
     if (frame) {
-      await frame.waitForSelector('body[data-ready]', { timeout: Math.max(1, deadline - Date.now()) });
+      await frame.waitForSelector(ready, { timeout: Math.max(1, deadline - Date.now()) });
       return frame;
     }
     if (Date.now() > deadline) throw new Error(`the portal page never opened ${appUrl} in its frame`);

@@ -20,6 +20,7 @@ import type { EmulatorConfig, Portal, TokenGrant } from './contract.ts';
 import { controlRoutes } from './control.ts';
 import { Faults } from './faults.ts';
 import { frameRoutes } from './frame/portal-frame.ts';
+import { restCors } from './frame/rest-cors.ts';
 import { Grants } from './grants.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { appMethods } from './methods/app.ts';
@@ -124,6 +125,7 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   await app.register(portalMoves, { state, listenFor });
   await app.register(oauthRoutes, { state });
+  await app.register(restCors);
   await app.register(restRoutes, { state });
   await app.register(controlRoutes, { state });
   await app.register(frameRoutes, { state });
