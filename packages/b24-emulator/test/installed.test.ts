@@ -149,7 +149,7 @@ describe('the package installed from its tarball', () => {
       expect(result.profile).toMatchObject({ ID: '3', ADMIN: false });
       expect(result.refreshed.auth.access_token).not.toBe(result.init.auth.access_token);
       expect(result.refreshed.profile).toMatchObject({ ID: '3' });
-      expect(result.resized).toEqual({ width: 640, height: 480 });
+      expect(result.resized).toEqual({ width: 640, height: 900 });
     } finally {
       await browser.close();
       pageServer.close();
