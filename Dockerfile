@@ -7,7 +7,9 @@
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
+# The workspace's manifest too (the emulator, a devDependency the build compiles): npm ci links it
 COPY package.json package-lock.json ./
+COPY packages/b24-emulator/package.json packages/b24-emulator/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run generate && npm run build

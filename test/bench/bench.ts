@@ -14,10 +14,10 @@ import { startStack, type Stack } from '../support/stack.ts';
 import { freePort, waitFor } from '../support/process.ts';
 import { autocannon } from './autocannon.ts';
 import { readFileSync } from 'node:fs';
-import { buildEmulator } from '../../src/emulator/server.ts';
+import { buildEmulator } from '@b24-automation/emulator';
 import { freshDatabase } from '../support/db.ts';
 import { installOn, startCluster } from '../reliability/harness.ts';
-import { runTrustingEmulatorCa } from '../../src/emulator/tls.ts';
+import { runTrustingEmulatorCa } from '@b24-automation/emulator';
 
 // the emulator is HTTPS: this process must start trusting its CA (NODE_EXTRA_CA_CERTS)
 await runTrustingEmulatorCa();
