@@ -107,6 +107,12 @@ export const metrics = {
     answersSent.inc({ method: methodLabel(method) });
     if (method === 'bizproc.event.send' && typeof receivedMs === 'number') answerLag.observe(Math.max(0, Date.now() - receivedMs) / 1000);
   },
+  /** The answers of one batch the portal took: outcomes in the answers' order. */
+  batchAnswered(answers: ReadonlyArray<{ method: string; receivedMs?: number | null }>, outcomes: ReadonlyArray<{ ok: boolean }>): void {
+    answers.forEach((answer, index) => {
+      if (outcomes[index]?.ok) metrics.answerSent(answer.method, answer.receivedMs);
+    });
+  },
   answerFailed(method: string, dropped: boolean): void {
     answersFailed.inc({ method: methodLabel(method), outcome: dropped ? 'dropped' : 'retried' });
   },
