@@ -27,6 +27,9 @@ const result = await build({
       // no Markdown content: the prose components (and the animation library one of them pulls in) stay out
       prose: false,
       mdc: false,
+      // the kit's slideover is fixed with no z-index, so a table's sticky header (z-1) painted
+      // across the open call panel; the overlay and panel stack above the page's content
+      b24ui: { slideover: { slots: { overlay: 'z-50', content: 'z-50' } } },
     }),
   ],
   build: {
