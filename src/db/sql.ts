@@ -40,12 +40,8 @@ export function openSql(db: SqlDatabase, options: { connections: number; purpose
   // An idle connection dropped by the server (an outage) must not crash the process.
   pool.on('error', (error) => logger.warn({ err: error, purpose: options.purpose }, 'database connection lost; reconnecting on demand'));
   return {
-    run: async <T extends object>(name: string | null, text: string, values: unknown[]) => {
-      const t0 = performance.now();
-      const r = (await pool.query<T & pg.QueryResultRow>(name ? { name, text, values } : { text, values })).rows;
-      if (process.env.SQL_TRACE) { const st = ((globalThis as any).__sqlStats ??= {}); const k = name ?? 'unnamed'; st[k] ??= { n: 0, ms: 0, rows: 0 }; st[k].n++; st[k].ms += performance.now() - t0; st[k].rows += r.length; }
-      return r;
-    },
+    run: async <T extends object>(name: string | null, text: string, values: unknown[]) =>
+      (await pool.query<T & pg.QueryResultRow>(name ? { name, text, values } : { text, values })).rows,
     close: () => pool.end(),
   };
 }

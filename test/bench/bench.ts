@@ -36,6 +36,12 @@ const HIGH_LOAD = Number(process.env.BENCH_HIGH_LOAD ?? 300);
 const HIGHER_LOAD = Number(process.env.BENCH_HIGHER_LOAD ?? 3000);
 const RATE_LIMITED_CALLS = Number(process.env.BENCH_RATE_LIMITED_CALLS ?? 2000);
 const UNBATCHED_CALLS = Number(process.env.BENCH_UNBATCHED_CALLS ?? 100);
+/**
+ * Robot calls one app process runs at once (WORKER_CONCURRENCY); a portal gets half of them at
+ * most, so one portal's burst runs 16 at a time here, each slot held from its claim to its
+ * finish's commit. Slots wait (on REST, on PostgreSQL), they do not compute.
+ */
+const WORKER_SLOTS = Number(process.env.BENCH_WORKERS ?? 32);
 const FAIR_PORTALS = 50;
 const FAIR_CALLS_PER_PORTAL = Number(process.env.BENCH_FAIR_CALLS ?? 10);
 const RSS_CALLS = Number(process.env.BENCH_RSS_CALLS ?? 100_000);
@@ -78,6 +84,26 @@ async function commitCount(prisma: PrismaClient): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 1500)); // statistics reach pg_stat_database within a second
   const [row] = await prisma.$queryRawUnsafe<Array<{ n: bigint }>>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
   return Number(row!.n);
+}
+
+/**
+ * Where a call's time went, p50/p99 in ms, from its own record: waiting in the queue (stored →
+ * claimed), running (claimed → finished), its answer's way out (finished → the batch carrying
+ * it came back).
+ */
+async function stages(prisma: PrismaClient, workflowIds: string[]) {
+  const [row] = await prisma.$queryRawUnsafe<Array<Record<string, number>>>(
+    `WITH s AS (
+       SELECT extract(epoch FROM started_at - received_at) * 1000 AS queued, extract(epoch FROM finished_at - started_at) * 1000 AS running,
+              extract(epoch FROM answered_at - finished_at) * 1000 AS answering
+       FROM handler_calls WHERE workflow_id = ANY($1::text[])
+     )
+     SELECT ${['queued', 'running', 'answering']
+       .map((stage) => `round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ${stage}))::float8 AS ${stage}_p50, round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ${stage}))::float8 AS ${stage}_p99`)
+       .join(', ')} FROM s`,
+    workflowIds,
+  );
+  return row;
 }
 
 /** CPU time of this process (the app's) per acknowledged call, in ms. */
@@ -143,7 +169,7 @@ function callToAnswer(stack: Stack, member: string, workflowIds: string[]): numb
 async function eventSendLatency() {
   const stack = await startStack({
     emulator: { portals: 1, rateLimit: { drainPerSec: 50, maxBurst: 500 } },
-    workerConcurrency: 8,
+    workerConcurrency: WORKER_SLOTS,
     logLevel: 'warn',
     rateLimit: { drainPerSec: 50, capacity: 400 },
   });
@@ -170,8 +196,10 @@ async function eventSendLatency() {
      */
     const burst = async (calls: number) => {
       const commitsBefore = await commitCount(stack.database.db.prisma);
+      const cpu = process.cpuUsage();
       const ids = await eachInDriverSlot(calls, start);
       await waitFor(async () => finished(ids), 300_000, `${calls} workflows started together`);
+      const cpuMsPerCall = cpuMsPer(cpu, calls);
       const commits = (await commitCount(stack.database.db.prisma)) - commitsBefore;
       const ms = callToAnswer(stack, member, ids).sort((a, b) => a - b);
       const deliveries = new Set(ids);
@@ -184,6 +212,9 @@ async function eventSendLatency() {
         p99ms: percentile(ms, 99),
         // everything the database committed meanwhile, divided by the calls
         commitsPerCall: ratio(commits, calls),
+        // this process's CPU: the app's and the emulator's (queue server, REST, the driver's requests)
+        cpuMsPerCall,
+        stagesMs: await stages(stack.database.db.prisma, ids),
       };
     };
     const high = await burst(HIGH_LOAD);
@@ -197,7 +228,7 @@ async function eventSendLatency() {
 async function rateLimitedPortal(answerBatchSize: number, calls: number) {
   const stack = await startStack({
     emulator: { portals: 1, rateLimit: { drainPerSec: 2, maxBurst: 50 } },
-    workerConcurrency: 8,
+    workerConcurrency: WORKER_SLOTS,
     answerBatchSize,
     logLevel: 'warn',
     rateLimit: { drainPerSec: 2, capacity: 40 },
@@ -229,7 +260,7 @@ async function rateLimitedPortal(answerBatchSize: number, calls: number) {
 async function fairness() {
   const stack = await startStack({
     emulator: { portals: FAIR_PORTALS + 1, rateLimit: { drainPerSec: 100, maxBurst: 1000 } },
-    workerConcurrency: 8,
+    workerConcurrency: WORKER_SLOTS,
     logLevel: 'warn',
     rateLimit: { drainPerSec: 100, capacity: 500 },
   });
@@ -363,5 +394,5 @@ if (only.has('rss')) {
   console.log(`memory: one app process ${rss.rssBeforeMb} MB RSS before, ${rss.rssAfterMb} MB after acknowledging ${rss.calls} calls (${rss.non2xx} non-2xx)`);
   figures.memory = rss;
 }
-console.log(JSON.stringify({ ...figures, load: loadavg().map((n) => Math.round(n * 100) / 100), at: new Date().toISOString() }));
+console.log(JSON.stringify({ ...figures, workerSlots: WORKER_SLOTS, load: loadavg().map((n) => Math.round(n * 100) / 100), at: new Date().toISOString() }));
 process.exit(0);
