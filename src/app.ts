@@ -46,7 +46,7 @@ const QUEUE_CONNECTIONS = 3;
 /** What the app needs of the configuration (see config.ts for each setting). */
 export type AppSettings = Pick<
   Config,
-  'appBaseUrl' | 'clientId' | 'clientSecret' | 'appCode' | 'oauthUrl' | 'bx24Url' | 'tokenKeys' | 'rateLimit' | 'workerConcurrency'
+  'appBaseUrl' | 'clientId' | 'clientSecret' | 'appCode' | 'oauthUrl' | 'tokenKeys' | 'rateLimit' | 'workerConcurrency'
 > &
   Partial<Pick<Config, 'answerBatchSize' | 'restLogRetentionDays' | 'restLogMaxRowsPerPortal'>>;
 
@@ -149,7 +149,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
     installer,
     syncPortal,
     async routes(app) {
-      await app.register(installRoute, { installer, bx24Url: settings.bx24Url });
+      await app.register(installRoute, { installer });
       await app.register(eventsRoute, { installer, store });
       await app.register(handlerRoute, { intake, store, catalog, logger });
       await app.register(registrationRoute, { auth: frameAuth, syncPortal });
@@ -160,7 +160,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(tasksRoute, { auth: frameAuth, clients });
       await app.register(meRoute, { auth: frameAuth, clients });
       await app.register(robotTemplatesRoute, { auth: frameAuth, clients });
-      await app.register(pagesRoute, { bx24Url: settings.bx24Url, catalog, store });
+      await app.register(pagesRoute, { catalog, store });
     },
     async stop() {
       await workers?.stop();

@@ -18,7 +18,6 @@ export interface Config {
   clientSecret: string;
   appCode: string;
   oauthUrl: string;
-  bx24Url: string;
   databaseUrl?: string;
   dataDir: string;
   tokenKeys: KeyRing;
@@ -69,7 +68,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clientSecret: secret('B24_CLIENT_SECRET', DEV_SECRET),
     appCode: env.B24_APP_CODE || clientId,
     oauthUrl: url(env, 'B24_OAUTH_URL', 'https://oauth.bitrix.info/oauth/token/'),
-    bx24Url: url(env, 'B24_JS_URL', 'https://api.bitrix24.com/api/v1/'),
     databaseUrl: optionalDatabaseUrl(env),
     dataDir: resolve(env.DATA_DIR || 'data'),
     tokenKeys: keyRing(secret('TOKEN_ENCRYPTION_KEY', DEV_KEY_SETTING)),

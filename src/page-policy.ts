@@ -1,26 +1,24 @@
 /**
- * Content-Security-Policy for the pages shown in the portal's frame. Scripts come from us and
- * the BX24 library only; the pages may be framed by the portal that opened them — the origin
- * we stored from the OAuth server where the portal is known, else the one the frame names
- * (the install page, before we know the portal) — and by nobody otherwise.
+ * Content-Security-Policy for the pages shown in the portal's frame. Scripts come from us only
+ * (the SDK's frame client is bundled into them), never inline; the pages may be framed by the
+ * portal that opened them — the origin we stored from the OAuth server where the portal is known,
+ * else the one the frame names (the install page, before we know the portal) — and by nobody
+ * otherwise.
  */
 import { randomBytes } from 'node:crypto';
 
 export interface PagePolicyOptions {
-  /** B24_JS_URL: its origin may serve scripts */
-  bx24Url: string;
   /** origins allowed to frame the page; none = the page may not be framed */
   frameAncestors: string[];
-  /** for the one inline script and style of a server-rendered page */
+  /** for the one inline style of a server-rendered page (the install page) */
   nonce?: string;
 }
 
-export function pagePolicy({ bx24Url, frameAncestors, nonce }: PagePolicyOptions): string {
-  const inline = nonce ? ` 'nonce-${nonce}'` : '';
+export function pagePolicy({ frameAncestors, nonce }: PagePolicyOptions): string {
   return [
     "default-src 'self'",
-    `script-src 'self' ${new URL(bx24Url).origin}${inline}`,
-    `style-src 'self'${inline}`,
+    "script-src 'self'",
+    `style-src 'self'${nonce ? ` 'nonce-${nonce}'` : ''}`,
     "img-src 'self' data:",
     "connect-src 'self'",
     `frame-ancestors ${frameAncestors.length > 0 ? frameAncestors.join(' ') : "'none'"}`,

@@ -1,5 +1,5 @@
 /**
- * Starts a page in the portal's frame: the BX24 handshake, the user's time zone, then the Vue app
+ * Starts a page in the portal's frame: the SDK's B24Frame handshake, the user's time zone, then the Vue app
  * on Bitrix24's UI kit. The body says data-ready="1" once the first view is shown (or "error").
  */
 import b24UiPlugin from '@bitrix24/b24ui-nuxt/vue-plugin';
@@ -9,10 +9,12 @@ import { PAGE, type PageContext } from './context.ts';
 import { openFrame } from './frame.ts';
 import { translator } from './i18n.ts';
 import { fitFrameToContent } from './portal.ts';
+import { followPortalTheme } from './theme.ts';
 import { portalClock } from './time.ts';
 
 export async function boot(root: Component): Promise<void> {
   const mountPoint = document.getElementById('app')!;
+  followPortalTheme();
   try {
     const frame = await openFrame();
     const t = translator(frame.lang);
@@ -28,7 +30,7 @@ export async function boot(root: Component): Promise<void> {
     app.use(b24UiPlugin);
     app.provide(PAGE, context);
     app.mount(mountPoint);
-    fitFrameToContent();
+    void fitFrameToContent();
   } catch (error) {
     const message = document.createElement('p');
     message.id = 'fatal';

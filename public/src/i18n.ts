@@ -110,6 +110,23 @@ const en = {
   templateParameters: 'Template parameters',
   noParameters: 'This template has no parameters.',
   noTemplatesForType: 'The portal has no templates for this document type.',
+  unknownUser: 'a user no longer on the portal',
+  templateGone: 'The template chosen before is no longer on the portal: choose another.',
+  templateRequired: 'Choose the template the robot starts.',
+  parameterRequired: 'The template needs this value.',
+  chooseTemplatePlaceholder: 'Choose a template',
+  documentLabel: 'Document',
+  documentHint: 'Leave it empty for the document the robot runs on.',
+  doc_DEAL: 'Deal',
+  doc_LEAD: 'Lead',
+  doc_CONTACT: 'Contact',
+  doc_COMPANY: 'Company',
+  doc_QUOTE: 'Quote',
+  documentNumber: '{0} #{1}',
+  chooseFile: 'Choose a .bpt file',
+  noFileChosen: 'No file chosen',
+  fileRequired: 'Choose the template file (.bpt).',
+  nameRequired: 'Give the template a name.',
   refused: 'The portal refused',
   done: 'Done',
   noCallsYet: 'No calls yet: the chart fills as robots run.',
@@ -252,6 +269,23 @@ const ru: Texts = {
   templateParameters: 'Параметры шаблона',
   noParameters: 'У этого шаблона нет параметров.',
   noTemplatesForType: 'На портале нет шаблонов для этого типа документа.',
+  unknownUser: 'сотрудник, которого больше нет на портале',
+  templateGone: 'Выбранного раньше шаблона больше нет на портале: выберите другой.',
+  templateRequired: 'Выберите шаблон, который запустит робот.',
+  parameterRequired: 'Шаблону нужно это значение.',
+  chooseTemplatePlaceholder: 'Выберите шаблон',
+  documentLabel: 'Документ',
+  documentHint: 'Оставьте пустым, чтобы взять документ, на котором работает робот.',
+  doc_DEAL: 'Сделка',
+  doc_LEAD: 'Лид',
+  doc_CONTACT: 'Контакт',
+  doc_COMPANY: 'Компания',
+  doc_QUOTE: 'Предложение',
+  documentNumber: '{0} №{1}',
+  chooseFile: 'Выбрать файл .bpt',
+  noFileChosen: 'Файл не выбран',
+  fileRequired: 'Выберите файл шаблона (.bpt).',
+  nameRequired: 'Дайте шаблону название.',
   refused: 'Портал отказал',
   done: 'Готово',
   noCallsYet: 'Вызовов пока нет: график заполнится, когда роботы начнут работать.',
@@ -391,6 +425,23 @@ const de: Texts = {
   templateParameters: 'Vorlagenparameter',
   noParameters: 'Diese Vorlage hat keine Parameter.',
   noTemplatesForType: 'Das Portal hat keine Vorlagen für diesen Dokumenttyp.',
+  unknownUser: 'ein Benutzer, den es im Portal nicht mehr gibt',
+  templateGone: 'Die zuvor gewählte Vorlage gibt es im Portal nicht mehr: wählen Sie eine andere.',
+  templateRequired: 'Wählen Sie die Vorlage, die der Roboter startet.',
+  parameterRequired: 'Die Vorlage braucht diesen Wert.',
+  chooseTemplatePlaceholder: 'Vorlage wählen',
+  documentLabel: 'Dokument',
+  documentHint: 'Leer lassen für das Dokument, auf dem der Roboter läuft.',
+  doc_DEAL: 'Deal',
+  doc_LEAD: 'Lead',
+  doc_CONTACT: 'Kontakt',
+  doc_COMPANY: 'Unternehmen',
+  doc_QUOTE: 'Angebot',
+  documentNumber: '{0} Nr. {1}',
+  chooseFile: '.bpt-Datei wählen',
+  noFileChosen: 'Keine Datei gewählt',
+  fileRequired: 'Wählen Sie die Vorlagendatei (.bpt).',
+  nameRequired: 'Geben Sie der Vorlage einen Namen.',
   refused: 'Das Portal hat abgelehnt',
   done: 'Erledigt',
   noCallsYet: 'Noch keine Aufrufe: das Diagramm füllt sich, sobald Roboter laufen.',
@@ -439,4 +490,17 @@ export function localized(name: unknown, lang: Lang): string {
     return texts[lang] ?? texts.en ?? Object.values(texts)[0] ?? '';
   }
   return '';
+}
+
+const DOCUMENT_KINDS = new Set(['DEAL', 'LEAD', 'CONTACT', 'COMPANY', 'QUOTE']);
+
+/** What a person calls a CRM document kind (DEAL → Deal); a kind the texts do not know stays as it is. */
+export function documentKind(t: Translate, entity: string): string {
+  return DOCUMENT_KINDS.has(entity) ? t(`doc_${entity}` as TextKey) : entity;
+}
+
+/** A CRM document by its kind and number (DEAL_3 → Deal #3), for one whose title is not known. */
+export function documentName(t: Translate, documentId: string): string {
+  const [, kind, number] = /^([A-Z_]+?)_(\d+)$/.exec(documentId) ?? [];
+  return kind && number ? t('documentNumber', documentKind(t, kind), number) : documentId;
 }

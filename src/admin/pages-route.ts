@@ -21,9 +21,8 @@ const PUBLIC = projectFile('public/');
 const KIT_STYLE_HASHES = ["'sha256-7ZIzQltM1iU0jPqNUKNjeveSPHJnVZPsIFZx2wkyrFQ='", "'sha256-skqujXORqzxt1aE0NNXxujEanPTX6raoqSscTV/Ww/Y='"];
 const DIST = new URL('dist/', PUBLIC);
 
-export const pagesRoute: FastifyPluginAsync<{ bx24Url: string; catalog: Catalog; store: PortalStore }> = async (app, { bx24Url, catalog, store }) => {
-  const bx24Src = bx24Url.replace(/[<>"'\s]/g, '');
-  const page = (file: string) => readFileSync(new URL(file, PUBLIC), 'utf8').replace('{{BX24_URL}}', bx24Src);
+export const pagesRoute: FastifyPluginAsync<{ catalog: Catalog; store: PortalStore }> = async (app, { catalog, store }) => {
+  const page = (file: string) => readFileSync(new URL(file, PUBLIC), 'utf8');
   const pages = { main: page('app.html'), settings: page('settings.html') };
   const built = existsSync(new URL('app.js', DIST));
   // Framed only by the portal that opens the page: Bitrix24 POSTs its member_id, and the origin
@@ -35,7 +34,7 @@ export const pagesRoute: FastifyPluginAsync<{ bx24Url: string; catalog: Catalog;
   };
   const send = (html: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (!built) return reply.code(503).type('text/plain').send('The pages are not built: run `npm run build`.');
-    const policy = pagePolicy({ bx24Url, frameAncestors: await ancestorsOf(request) }).replace("style-src 'self'", `style-src 'self' ${KIT_STYLE_HASHES.join(' ')}`);
+    const policy = pagePolicy({ frameAncestors: await ancestorsOf(request) }).replace("style-src 'self'", `style-src 'self' ${KIT_STYLE_HASHES.join(' ')}`);
     return reply.type('text/html; charset=utf-8').header('content-security-policy', policy).header('cache-control', 'no-store').send(html);
   };
 

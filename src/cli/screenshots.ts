@@ -15,11 +15,12 @@ import { runTrustingEmulatorCa } from '../emulator/tls.ts';
 
 await runTrustingEmulatorCa();
 
-const [{ mkdirSync, readFileSync }, { fileURLToPath }, { chromium }, showcaseModule, { spkiSha256 }, { createLogger }] = await Promise.all([
+const [{ mkdirSync, readFileSync }, { fileURLToPath }, { chromium }, showcaseModule, { settleFrame }, { spkiSha256 }, { createLogger }] = await Promise.all([
   import('node:fs'),
   import('node:url'),
   import('playwright-core'),
   import('./showcase.ts'),
+  import('./settle-frame.ts'),
   import('../emulator/tls.ts'),
   import('../logger.ts'),
 ]);
@@ -105,8 +106,6 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
   }
 }
 
-/** Until no CSS transition or animation runs in the frame (a side panel sliding in, a tab's indicator). */
-const settled = (frame: Frame) => frame.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, { timeout: 10_000 });
 
 async function main(): Promise<number> {
   const began = Date.now();
@@ -146,7 +145,7 @@ async function main(): Promise<number> {
       const shot = async (page: Page, frame: Frame, name: string) => {
         // clicks scroll the portal page; the card shows the slider from its top
         await page.evaluate(() => window.scrollTo(0, 0));
-        await settled(frame);
+        await settleFrame(frame);
         const path = `${OUT}${name}.png`;
         await page.screenshot({ path, fullPage: false });
         written.push(path);
@@ -167,11 +166,11 @@ async function main(): Promise<number> {
       for (const lang of ['en', 'ru'] as const) {
         const portal = portals[lang];
         const { page, frame } = await open(showcase.pageUrl(portal, 1, lang), `${showcase.appUrl}/app`, `app ${lang}`);
-        await frame.waitForSelector('#chart[data-total] canvas');
-        await frame.waitForFunction(() => Number(document.querySelector('#chart')?.getAttribute('data-total')) > 0);
+        await frame.waitForSelector('#robots [data-code]');
         await shot(page, frame, `${lang}-1-status`);
 
         await tab(frame, 'calls');
+        await frame.waitForFunction(() => Number(document.querySelector('#chart')?.getAttribute('data-total')) > 0);
         await frame.waitForSelector('#calls [data-call]');
         await shot(page, frame, `${lang}-2-calls`);
 

@@ -72,7 +72,6 @@ export async function startShowcase(logger: Logger, emulatorOptions: EmulatorOpt
         clientSecret,
         appCode: CLIENT_ID,
         oauthUrl: `${emulatorUrl}/oauth/token/`,
-        bx24Url: `${emulatorUrl}/api/v1/`,
         tokenKeys: { current: { id: 'demo', key }, all: new Map([['demo', key]]) },
         rateLimit: { drainPerSec: 10, capacity: 40 },
         workerConcurrency: 4,

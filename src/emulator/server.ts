@@ -20,6 +20,7 @@ import type { EmulatorConfig, EmulatorContext, Lang, MethodDefinition, Portal, T
 import { controlRoutes } from './control.ts';
 import { Faults } from './faults.ts';
 import { frameRoutes } from './frame/portal-frame.ts';
+import { restCors } from './frame/rest-cors.ts';
 import { Lifecycle, type EventDelivery } from './lifecycle.ts';
 import { appMethods } from './methods/app.ts';
 import { crmMethods } from './methods/crm.ts';
@@ -144,6 +145,7 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   await app.register(portalMoves, { state, listenFor });
   await app.register(oauthRoutes, { state });
+  await app.register(restCors);
   await app.register(restRoutes, { state });
   await app.register(controlRoutes, { state });
   await app.register(frameRoutes, { state });

@@ -18,12 +18,11 @@ const template = readFileSync(projectFile('public/install.html'), 'utf8');
 
 export interface InstallRouteOptions {
   installer: Installer;
-  bx24Url: string;
 }
 
 type Outcome = 'ok' | 'refused' | 'failed' | 'open';
 
-export const installRoute: FastifyPluginAsync<InstallRouteOptions> = async (app, { installer, bx24Url }) => {
+export const installRoute: FastifyPluginAsync<InstallRouteOptions> = async (app, { installer }) => {
   const send = (reply: FastifyReply, status: number, lang: string, outcome: Outcome, frameAncestors: string[]) => {
     const texts = pageText(lang);
     const nonce = newNonce();
@@ -32,14 +31,13 @@ export const installRoute: FastifyPluginAsync<InstallRouteOptions> = async (app,
       TITLE: outcome === 'ok' ? texts.installed : outcome === 'open' ? texts.openFromPortal : texts.failed,
       STATE: outcome === 'ok' ? 'ok' : 'error',
       MESSAGE: { ok: texts.installedHint, refused: texts.refused, failed: texts.retry, open: texts.openHint }[outcome],
-      BX24_URL: bx24Url,
       FINISH: outcome === 'ok' ? 'true' : 'false',
       NONCE: nonce,
     };
     return reply
       .code(status)
       .type('text/html; charset=utf-8')
-      .header('content-security-policy', pagePolicy({ bx24Url, frameAncestors, nonce }))
+      .header('content-security-policy', pagePolicy({ frameAncestors, nonce }))
       .header('cache-control', 'no-store')
       .send(template.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => escapeHtml(values[key] ?? '')));
   };

@@ -22,10 +22,12 @@ describe("the API behind the app's pages", () => {
   });
   afterAll(() => stack?.stop());
 
-  it('the main page is served to the frame, with the BX24 library', async () => {
+  it('the main page is served to the frame with its own bundle only (the SDK is in it), and scripts from us alone', async () => {
     const response = await fetch(`${stack.appUrl}/app`, { method: 'POST' });
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain(`<script src="${stack.emulatorUrl}/api/v1/"></script>`);
+    const html = await response.text();
+    expect([...html.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag)).toEqual(['<script type="module" src="/public/app.js">']);
+    expect(response.headers.get('content-security-policy')).toContain("script-src 'self';");
   });
 
   it('status shows the portal and every robot against what the portal registered', async () => {

@@ -35,7 +35,6 @@ describe('configuration', () => {
       { TOKEN_ENCRYPTION_KEY: `${'a'.repeat(64)},${'b'.repeat(64)}` },
       'TOKEN_ENCRYPTION_KEY: with several keys each needs its id (`id:key,id:key`, current first; a single key without an id is `k1`)',
     ],
-    [{ B24_JS_URL: '//api.bitrix24.com/api/v1/' }, 'B24_JS_URL must be an http(s) URL, got "//api.bitrix24.com/api/v1/"'],
   ])('refuses %o with one clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));
   });
@@ -44,10 +43,6 @@ describe('configuration', () => {
     for (const base of ['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:3000']) {
       expect(loadConfig({ APP_BASE_URL: base }).developmentDefaults).toHaveLength(3);
     }
-  });
-
-  it('loads the real BX24 library by default, from an address a Content-Security-Policy can name', () => {
-    expect(loadConfig({}).bx24Url).toBe('https://api.bitrix24.com/api/v1/');
   });
 
   it('a single key without an id is k1, so rotating from it names k1 for the old key', () => {

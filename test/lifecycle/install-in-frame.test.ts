@@ -1,7 +1,8 @@
 /**
  * The install an administrator sees: the portal's page for an application not yet installed
- * opens our installer in its frame; the installer proves the install and calls installFinish;
- * the portal then reloads into the application's main page by itself. On a cloud portal (https,
+ * opens our installer in its frame; the installer proves the install and calls installFinish
+ * (the SDK's, on the core's frame protocol: setInstallFinish); the portal then reloads itself
+ * with install_finished=Y into the application's main page, and the app's frame logs no console error. On a cloud portal (https,
  * APPLICATION_TOKEN in the installer's POST) and on an older on-premise one (http, no
  * APPLICATION_TOKEN until the install event, handler calls without document_type and
  * auth[refresh_token]); after it, a robot is answered on each.
@@ -45,13 +46,20 @@ describe('installing from the portal, in a browser, on a cloud and an on-premise
     it(`${kind}: the installer installs, calls installFinish, and the frame goes on to the app by itself`, async () => {
       const member = kind === 'cloud' ? stack.memberId(0) : onPremise;
       const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-      page.on('pageerror', (error) => console.log(`page error (${kind}): ${error.message}`));
+      const consoleErrors: string[] = [];
+      page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error' && message.location().url.startsWith(stack.appUrl)) consoleErrors.push(`${message.text()} (${message.location().url})`);
+      });
       await page.goto(`${originOf(member)}/marketplace/app/${stack.clientId}/?user=1`);
       // No click anywhere: the installer finishes, the portal reloads, the main page comes up.
       const frame = await appFrame(page, `${stack.appUrl}/app`);
       await frame.waitForSelector('#portal-state');
       expect((await frame.textContent('#portal-state'))?.trim()).toBe('installed');
-      await screenshot(page, `installed-${kind}`);
+      // applayout.js setInstallFinish: the portal page goes to itself with install_finished=Y
+      expect(new URL(page.url()).searchParams.get('install_finished')).toBe('Y');
+      expect(consoleErrors).toEqual([]);
+      await screenshot(page, frame, `installed-${kind}`);
       await page.close();
 
       const installation = stack.emulator.state.portals.get(member)!.apps.get(stack.clientId)!;

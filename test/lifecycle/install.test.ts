@@ -16,8 +16,9 @@ describe('install, update, uninstall', () => {
     const member = stack.memberId(0);
     const { frame } = await stack.install(member, 'frame');
     expect(frame!.status).toBe(200);
-    expect(frame!.body).toContain('BX24.installFinish()');
-    expect(frame!.body).toContain(`${stack.emulatorUrl}/api/v1/`);
+    // the page's bundle calls the SDK's installFinish once the install is proven
+    expect(frame!.body).toContain('<script type="module" src="/public/install.js"></script>');
+    expect(frame!.body).toContain('data-finish="true"');
     const row = await portalRow(member);
     expect(row).toMatchObject({ state: 'installed', domain: stack.emulator.state.portals.get(member)!.domain });
     const state = await stack.control('GET', '/_emulator/state');
@@ -25,7 +26,7 @@ describe('install, update, uninstall', () => {
     expect(Object.keys(app.events).sort()).toEqual(['ONAPPINSTALL', 'ONAPPUNINSTALL', 'ONAPPUPDATE']);
     expect(app.robots.length).toBeGreaterThan(0);
 
-    // BX24.installFinish() signals the portal; ONAPPINSTALL then reaches /events and is accepted.
+    // installFinish (the frame's setInstallFinish) signals the portal; ONAPPINSTALL then reaches /events and is accepted.
     await stack.control('POST', `/_emulator/portals/${member}/apps/${stack.clientId}/install-finish`);
     const events = await stack.control('GET', `/_emulator/events?memberId=${member}&event=ONAPPINSTALL`);
     expect(events.at(-1).status).toBe(200);

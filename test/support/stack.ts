@@ -107,7 +107,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         clientSecret,
         appCode: clientId,
         oauthUrl: `${emulatorUrl}/oauth/token/`,
-        bx24Url: `${emulatorUrl}/api/v1/`,
         tokenKeys,
         rateLimit: options.rateLimit ?? { drainPerSec: 2, capacity: 40 },
         workerConcurrency: options.workerConcurrency ?? 4,

@@ -1,0 +1,8 @@
+/** Modules the bundler resolves that TypeScript does not know by itself. */
+declare module '*.vue' {
+  import type { DefineComponent } from 'vue';
+  const component: DefineComponent<object, object, unknown>;
+  export default component;
+}
+
+declare module '*.css';
