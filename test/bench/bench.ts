@@ -21,8 +21,8 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { buildEmulator } from '../../src/emulator/server.ts';
 import { freshDatabase } from '../support/db.ts';
-import { installOn, startCluster } from '../reliability/harness.ts';
-import { eachInDriverSlot } from '../reliability/driver.ts';
+import { hashTemplate, installOn, startCluster } from '../reliability/harness.ts';
+import { eachInDriverSlot, startWorkflow } from '../reliability/driver.ts';
 import { spawnTs } from '../support/process.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { runTrustingEmulatorCa } from '../../src/emulator/tls.ts';
@@ -157,13 +157,60 @@ async function acknowledgement() {
 }
 
 /** From each queue-server delivery to the moment its workflow took the answer. */
-function callToAnswer(stack: Stack, member: string, workflowIds: string[]): number[] {
+function callToAnswer(stack: Pick<Stack, 'emulator'>, member: string, workflowIds: string[]): number[] {
   const portal = stack.emulator.state.portals.get(member)!;
   return workflowIds.map((id) => {
     const delivery = stack.emulator.state.deliveries.find((d) => d.workflowId === id)!;
     const instance = portal.workflows.instances.get(id)!;
     return new Date(instance.modified).getTime() - new Date(delivery.sentAt).getTime();
   });
+}
+
+interface BurstTarget {
+  emulator: Stack['emulator'];
+  emulatorUrl: string;
+  member: string;
+  templateId: number;
+  prisma: PrismaClient;
+  /** CPU the app has used so far, in ms */
+  cpuMs: () => number;
+}
+
+/** CPU time of this process so far, in ms. */
+const processCpuMs = () => {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+};
+
+/**
+ * `calls` workflows started together (through the driver's pool): call → event.send, and
+ * completions per second from the first call the app received to the last answer its workflow
+ * took — the app's own pace, whatever the driver's.
+ */
+async function burstOf(on: BurstTarget, calls: number) {
+  const portal = on.emulator.state.portals.get(on.member)!;
+  const commitsBefore = await commitCount(on.prisma);
+  const cpuBefore = on.cpuMs();
+  // startWorkflow takes its own slot in the driver's pool
+  const ids = await Promise.all(Array.from({ length: calls }, () => startWorkflow(on.emulatorUrl, on.member, on.templateId)));
+  await waitFor(async () => ids.every((id) => portal.workflows.instances.get(id)?.status === 'completed'), 300_000, `${calls} workflows started together`);
+  const cpuMsPerCall = round((on.cpuMs() - cpuBefore) / calls);
+  const commits = (await commitCount(on.prisma)) - commitsBefore;
+  const ms = callToAnswer(on, on.member, ids).sort((a, b) => a - b);
+  const started = new Set(ids);
+  const firstCall = Math.min(...on.emulator.state.deliveries.filter((d) => started.has(d.workflowId ?? '')).map((d) => new Date(d.sentAt).getTime()));
+  const lastAnswer = Math.max(...ids.map((id) => new Date(portal.workflows.instances.get(id)!.modified).getTime()));
+  return {
+    calls,
+    completionsPerSecond: Math.round(calls / (Math.max(1, lastAnswer - firstCall) / 1000)),
+    p50ms: percentile(ms, 50),
+    p99ms: percentile(ms, 99),
+    // everything the database committed meanwhile, divided by the calls
+    commitsPerCall: ratio(commits, calls),
+    // the app's CPU (in the bench's own process, the emulator's too: queue server, REST, the driver's requests)
+    cpuMsPerCall,
+    stagesMs: await stages(on.prisma, ids),
+  };
 }
 
 async function eventSendLatency() {
@@ -189,34 +236,8 @@ async function eventSendLatency() {
     }
     const lowMs = callToAnswer(stack, member, low).sort((a, b) => a - b);
 
-    /**
-     * `calls` workflows started together (through the driver's pool): call → event.send, and
-     * completions per second from the first call the app received to the last answer its
-     * workflow took — the app's own pace, whatever the driver's.
-     */
-    const burst = async (calls: number) => {
-      const commitsBefore = await commitCount(stack.database.db.prisma);
-      const cpu = process.cpuUsage();
-      const ids = await eachInDriverSlot(calls, start);
-      await waitFor(async () => finished(ids), 300_000, `${calls} workflows started together`);
-      const cpuMsPerCall = cpuMsPer(cpu, calls);
-      const commits = (await commitCount(stack.database.db.prisma)) - commitsBefore;
-      const ms = callToAnswer(stack, member, ids).sort((a, b) => a - b);
-      const deliveries = new Set(ids);
-      const firstCall = Math.min(...stack.emulator.state.deliveries.filter((d) => deliveries.has(d.workflowId ?? "")).map((d) => new Date(d.sentAt).getTime()));
-      const lastAnswer = Math.max(...ids.map((id) => new Date(portal.workflows.instances.get(id)!.modified).getTime()));
-      return {
-        calls,
-        completionsPerSecond: Math.round(calls / (Math.max(1, lastAnswer - firstCall) / 1000)),
-        p50ms: percentile(ms, 50),
-        p99ms: percentile(ms, 99),
-        // everything the database committed meanwhile, divided by the calls
-        commitsPerCall: ratio(commits, calls),
-        // this process's CPU: the app's and the emulator's (queue server, REST, the driver's requests)
-        cpuMsPerCall,
-        stagesMs: await stages(stack.database.db.prisma, ids),
-      };
-    };
+    const on: BurstTarget = { emulator: stack.emulator, member, templateId, prisma: stack.database.db.prisma, cpuMs: processCpuMs, emulatorUrl: stack.emulatorUrl };
+    const burst = (calls: number) => burstOf(on, calls);
     const high = await burst(HIGH_LOAD);
     const high3000 = await burst(HIGHER_LOAD);
     return { low: { calls: low.length, p50ms: percentile(lowMs, 50), p99ms: percentile(lowMs, 99) }, high, high3000 };
@@ -332,6 +353,43 @@ async function acknowledgementByProcess() {
   }
 }
 
+/**
+ * The same bursts with the app as its own process (`npm start`'s build, WORKER_SLOTS slots): the
+ * emulator and the driver stay in this process, so the app's CPU is its own (from /proc).
+ * Opt-in (`BENCH_ONLY=queueproc`).
+ */
+async function eventSendLatencyByProcess() {
+  const emulator = await buildEmulator({ portals: 1, rateLimit: { drainPerSec: 50, maxBurst: 500 } });
+  const emulatorUrl = await emulator.listen();
+  const database = await freshDatabase();
+  const cluster = await startCluster({
+    emulator,
+    emulatorUrl,
+    databaseUrl: database.url,
+    processes: 1,
+    env: { WORKER_CONCURRENCY: String(WORKER_SLOTS), PORTAL_RATE_PER_SEC: '50', PORTAL_RATE_BURST: '400' },
+  });
+  try {
+    const member = [...emulator.state.portals.keys()][0]!;
+    await installOn(emulator, cluster.clientId, [member]);
+    const templateId = await hashTemplate(emulatorUrl, member, cluster.clientId);
+    const pid = cluster.instances[0]!.run.child.pid!;
+    const cpuMs = () => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) / USER_HZ) * 1000; // utime + stime
+    };
+    const on: BurstTarget = { emulator, emulatorUrl, member, templateId, prisma: database.db.prisma, cpuMs };
+    return { high: await burstOf(on, HIGH_LOAD), high3000: await burstOf(on, HIGHER_LOAD) };
+  } finally {
+    await cluster.stop();
+    await emulator.close();
+    await database.drop();
+  }
+}
+
+/** Clock ticks a second in which /proc counts CPU time (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
 /** Resident memory of one app process (its own process, as `npm start` runs it: dist/src/main.js) after acknowledging RSS_CALLS calls. */
 async function memory() {
   const emulator = await buildEmulator({ portals: 1 });
@@ -354,7 +412,7 @@ async function memory() {
   }
 }
 
-/** BENCH_ONLY=ack,process,latency,rate,fair,rss picks sections (default: all). */
+/** BENCH_ONLY=ack,process,latency,rate,fair,rss picks sections (default: these); queueproc is opt-in. */
 const only = new Set((process.env.BENCH_ONLY ?? 'ack,process,latency,rate,fair,rss').split(','));
 const figures: Record<string, unknown> = {};
 if (only.has('ack')) {
@@ -376,6 +434,13 @@ if (only.has('latency')) {
     console.log(`call → event.send, ${burst.calls} started together: p50 ${burst.p50ms} ms, p99 ${burst.p99ms} ms, ${burst.completionsPerSecond} completions/s, ${burst.commitsPerCall} PostgreSQL commits a call`);
   }
   figures.callToEventSend = latency;
+}
+if (only.has('queueproc')) {
+  const byProcess = await eventSendLatencyByProcess();
+  for (const burst of [byProcess.high, byProcess.high3000]) {
+    console.log(`call → event.send, app as its own process, ${burst.calls} started together: p50 ${burst.p50ms} ms, p99 ${burst.p99ms} ms, ${burst.completionsPerSecond} completions/s, ${burst.commitsPerCall} PostgreSQL commits a call, ${burst.cpuMsPerCall} ms of the app's CPU a call`);
+  }
+  figures.callToEventSendByProcess = byProcess;
 }
 if (only.has('rate')) {
   const batched = await rateLimitedPortal(50, RATE_LIMITED_CALLS);

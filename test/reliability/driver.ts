@@ -37,7 +37,10 @@ export function eachInDriverSlot<T>(count: number, work: (index: number) => Prom
   return Promise.all(Array.from({ length: count }, (_, i) => inDriverSlot(() => work(i))));
 }
 
-/** Starts a workflow on a portal of the emulator (its control API); the workflow's id. */
+/**
+ * Starts a workflow on a portal of the emulator (its control API); the workflow's id. It takes a
+ * slot of the pool itself: never call it from inside one (a full pool would wait on itself).
+ */
 export async function startWorkflow(emulatorUrl: string, member: string, templateId: number, deal = 1): Promise<string> {
   const control = emulatorControl(emulatorUrl);
   const { id } = await inDriverSlot(() => control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', `DEAL_${deal}`] }));
