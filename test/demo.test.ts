@@ -5,7 +5,7 @@ import { spawnTs } from './support/process.ts';
 describe('npm run demo', () => {
   it('installs the app in an emulated portal, runs every robot in one workflow, and exits 0', async () => {
     // Without NODE_EXTRA_CA_CERTS, as from a fresh shell: the demo must arrange its trust in the emulator's CA itself.
-    const run = spawnTs('src/cli/demo.ts', { NODE_EXTRA_CA_CERTS: undefined });
+    const run = spawnTs('scripts/demo.ts', { NODE_EXTRA_CA_CERTS: undefined });
     const code = await run.exited;
     const output = run.stdout();
     expect(code, output + run.stderr()).toBe(0);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sequentialTemplate, writeBpt } from '../../src/emulator/workflow/bpt.ts';
+import { sequentialTemplate, writeBpt } from '@b24-automation/emulator';
 import { startStack, type Stack } from '../support/stack.ts';
 
 describe('the workflows and tasks API behind the pages', () => {

@@ -19,13 +19,12 @@ import { freePort, waitFor } from '../support/process.ts';
 import { autocannon } from './autocannon.ts';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { buildEmulator } from '../../src/emulator/server.ts';
+import { buildEmulator, runTrustingEmulatorCa } from '@b24-automation/emulator';
 import { freshDatabase } from '../support/db.ts';
 import { hashTemplate, installOn, startCluster } from '../reliability/harness.ts';
 import { eachInDriverSlot, startWorkflow } from '../reliability/driver.ts';
 import { spawnTs } from '../support/process.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
-import { runTrustingEmulatorCa } from '../../src/emulator/tls.ts';
 
 // the emulator is HTTPS: this process must start trusting its CA (NODE_EXTRA_CA_CERTS)
 await runTrustingEmulatorCa();

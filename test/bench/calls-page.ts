@@ -7,7 +7,7 @@
  * Figures, not pass/fail; the last line is JSON.
  */
 import { startStack } from '../support/stack.ts';
-import { runTrustingEmulatorCa } from '../../src/emulator/tls.ts';
+import { runTrustingEmulatorCa } from '@b24-automation/emulator';
 
 // the emulator is HTTPS: this process must start trusting its CA (NODE_EXTRA_CA_CERTS)
 await runTrustingEmulatorCa();

@@ -6,7 +6,7 @@
  * `bizproc.event.send` in batches). The journal is checked against the emulator's own count
  * before each reading. Also the settings page asking for the template list RUNS times.
  */
-import type { ActivityNode } from '../../src/emulator/contract.ts';
+import type { ActivityNode } from '@b24-automation/emulator';
 import { waitFor } from '../support/process.ts';
 import { startStack } from '../support/stack.ts';
 

@@ -8,9 +8,9 @@
  */
 import type { Browser, ConsoleMessage, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
+import { internalTypeOf } from '@b24-automation/emulator';
 import { eventTokenDigest } from '../../src/portals/rest-journal.ts';
-import { sequentialTemplate, writeBpt } from '../../src/emulator/workflow/bpt.ts';
+import { sequentialTemplate, writeBpt } from '@b24-automation/emulator';
 import { axeViolations } from '../support/axe.ts';
 import { appFrame, launchBrowser, screenshot, settleFrame } from '../support/browser.ts';
 import { waitFor } from '../support/process.ts';

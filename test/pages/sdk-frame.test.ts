@@ -20,9 +20,9 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
-import { emulatorTls } from '../../src/emulator/tls.ts';
-import { emulatorControl } from '../support/emulator-control.ts';
+import { buildEmulator, type Emulator } from '@b24-automation/emulator';
+import { emulatorTls } from '@b24-automation/emulator';
+import { emulatorControl } from '@b24-automation/emulator';
 import { appFrame, launchBrowser } from '../support/browser.ts';
 
 const SOURCE = fileURLToPath(new URL('./sdk-frame/', import.meta.url));

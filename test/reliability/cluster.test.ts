@@ -4,8 +4,8 @@
  * the app acknowledged must be answered exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
-import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
+import { buildEmulator, type Emulator } from '@b24-automation/emulator';
+import type { WorkflowRuntime } from '@b24-automation/emulator';
 import { freshDatabase, type FreshDatabase } from '../support/db.ts';
 import { waitFor } from '../support/process.ts';
 import { SOAK, settle, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';

@@ -5,7 +5,7 @@
  * for some of them: workflows the driver meant to start but never did. A few dozen requests in
  * flight keep the emulator as busy as it can be, over connections that are reused.
  */
-import { emulatorControl } from '../support/emulator-control.ts';
+import { emulatorControl } from '@b24-automation/emulator';
 
 /** Requests the driver has in flight at once, at most. */
 export const DRIVER_IN_FLIGHT = 32;

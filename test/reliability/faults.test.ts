@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
+import type { WorkflowRuntime } from '@b24-automation/emulator';
 import { inDriverSlot, summarize } from './harness.ts';
 import { eventSends } from './summary.ts';
 

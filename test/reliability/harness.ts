@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { Emulator } from '../../src/emulator/server.ts';
-import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
-import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
+import type { Emulator } from '@b24-automation/emulator';
+import { internalTypeOf } from '@b24-automation/emulator';
+import type { WorkflowRuntime } from '@b24-automation/emulator';
 import { freePort, spawnApp, waitFor, type Spawned } from '../support/process.ts';
 import type { AddressInfo } from 'node:net';
 import { applicationFor } from '../support/stack.ts';

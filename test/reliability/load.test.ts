@@ -6,7 +6,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
+import { buildEmulator, type Emulator } from '@b24-automation/emulator';
 import { freshDatabase, type FreshDatabase } from '../support/db.ts';
 import { SOAK, eachInDriverSlot, settle, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
 

@@ -5,7 +5,7 @@
  * once; the same app processes carry on without a restart. Runs on a PostgreSQL of its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
+import { buildEmulator, type Emulator } from '@b24-automation/emulator';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { startPrivateCluster, type PrivateCluster } from '../support/pg-cluster.ts';
 import { waitFor } from '../support/process.ts';

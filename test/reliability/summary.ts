@@ -20,8 +20,8 @@
  *   refusal before acknowledgement while the database is down: not-stored-503) plus portal
  *   503 QUERY_LIMIT_EXCEEDED earned by our traffic (injected faults subtracted: portal-503).
  */
-import type { Emulator } from '../../src/emulator/server.ts';
-import type { WorkflowRuntime } from '../../src/emulator/workflow/engine.ts';
+import type { Emulator } from '@b24-automation/emulator';
+import type { WorkflowRuntime } from '@b24-automation/emulator';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 
 export interface Summary {

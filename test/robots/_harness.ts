@@ -4,8 +4,8 @@
  * installed on one portal, and what robot tests need on top: templates of workflow steps,
  * workflows started and awaited, one robot run as a workflow of its own.
  */
-import type { ActivityNode, WorkflowInstance } from '../../src/emulator/contract.ts';
-import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
+import type { ActivityNode, WorkflowInstance } from '@b24-automation/emulator';
+import { internalTypeOf } from '@b24-automation/emulator';
 import { startStack, type Stack, type StackOptions } from '../support/stack.ts';
 
 export type DocumentId = [string, string, string];

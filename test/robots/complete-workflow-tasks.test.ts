@@ -5,7 +5,7 @@
  * completes only the calling user's own tasks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BizprocTask } from '../../src/emulator/contract.ts';
+import type { BizprocTask } from '@b24-automation/emulator';
 import { deal, startStage, taskStep, type DocumentId, type Stage, type Step } from './_harness.ts';
 
 type TaskRow = Omit<BizprocTask, 'userStatus'> & { userStatus: Record<string, number> };

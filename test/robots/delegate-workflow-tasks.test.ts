@@ -3,7 +3,7 @@
  * robot hands them to another user through bizproc.task.delegate, one command per task.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BizprocTask } from '../../src/emulator/contract.ts';
+import type { BizprocTask } from '@b24-automation/emulator';
 import { deal, startStage, taskStep, type DocumentId, type Stage } from './_harness.ts';
 
 type TaskRow = Omit<BizprocTask, 'userStatus'> & { userStatus: Record<string, number> };

@@ -7,7 +7,7 @@
  * bare code (the rule before) is moved over by a sync, and calls for the old code are answered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
+import { internalTypeOf } from '@b24-automation/emulator';
 import { waitFor } from '../support/process.ts';
 import { startStage, type Stage } from './_harness.ts';
 

@@ -3,7 +3,7 @@
  * #1 awaits its creator's approval (task control), #2 and #4 are in progress.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Task } from '../../src/emulator/contract.ts';
+import type { Task } from '@b24-automation/emulator';
 import { deal, startStage, type Stage } from './_harness.ts';
 
 describe('Approve a task (approve_task) and Delegate a task (delegate_task)', () => {

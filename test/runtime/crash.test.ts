@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { emulatorControl } from '../support/emulator-control.ts';
+import { emulatorControl } from '@b24-automation/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
-import { buildEmulator, type Emulator } from '../../src/emulator/server.ts';
+import { internalTypeOf } from '@b24-automation/emulator';
+import { buildEmulator, type Emulator } from '@b24-automation/emulator';
 import { freshDatabase, type FreshDatabase } from '../support/db.ts';
 import { freePort, spawnApp, waitFor, type Spawned } from '../support/process.ts';
 

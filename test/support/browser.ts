@@ -6,8 +6,8 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { settleFrame } from '../../src/cli/settle-frame.ts';
-import { spkiSha256 } from '../../src/emulator/tls.ts';
+import { settleFrame } from '../../scripts/settle-frame.ts';
+import { spkiSha256 } from '@b24-automation/emulator';
 import { ROOT } from './process.ts';
 
 export { settleFrame };

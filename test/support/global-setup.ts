@@ -6,7 +6,7 @@
  * through EMULATOR_CA_FILE instead of making their own.
  */
 import { execFileSync } from 'node:child_process';
-import { emulatorTls, removeTlsFiles } from '../../src/emulator/tls.ts';
+import { emulatorTls, removeTlsFiles } from '@b24-automation/emulator';
 import { ROOT } from './process.ts';
 
 export default async function setup(): Promise<() => void> {

@@ -27,9 +27,9 @@ export function spawnApp(env: Record<string, string | undefined>): Spawned {
   return spawnNode([APP_ENTRY], env);
 }
 
-/** Runs a TypeScript entry point (a CLI, the emulator, a test's helper) through tsx. */
+/** Runs a TypeScript entry point (a CLI, a script, a test's helper) through tsx, the workspace's packages as sources (tsconfig's customConditions). */
 export function spawnTs(script: string, env: Record<string, string | undefined>): Spawned {
-  return spawnNode(['--import', 'tsx', script], env);
+  return spawnNode(['--conditions=b24-automation-source', '--import', 'tsx', script], env);
 }
 
 function spawnNode(args: string[], env: Record<string, string | undefined>): Spawned {

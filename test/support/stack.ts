@@ -5,21 +5,18 @@
  * test can read them.
  */
 import { randomBytes } from 'node:crypto';
-import { emulatorControl } from './emulator-control.ts';
 import { Writable } from 'node:stream';
+import { startEmulator, type Emulator, type InstallAnswer, type StartOptions, type TemplateStep, type WorkflowInstance } from '@b24-automation/emulator';
 import type { FastifyInstance } from 'fastify';
 import { createApp, type App } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { KeyRing } from '../../src/portals/token-cipher.ts';
 import { buildServer } from '../../src/server.ts';
-import type { ActivityNode, WorkflowInstance } from '../../src/emulator/contract.ts';
-import { internalTypeOf } from '../../src/emulator/methods/robots.ts';
-import { buildEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/server.ts';
 import { freshDatabase, type FreshDatabase } from './db.ts';
 import { reservePort } from './process.ts';
 
 export interface StackOptions {
-  emulator?: EmulatorOptions;
+  emulator?: StartOptions;
   workerConcurrency?: number;
   answerBatchSize?: number;
   rateLimit?: { drainPerSec: number; capacity: number };
@@ -44,11 +41,11 @@ export interface Stack {
   memberId(index?: number): string;
   /** JSON call to the emulator's control API */
   control<T = any>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
-  install(memberId: string, mode?: 'frame' | 'headless'): Promise<{ applicationToken: string; tokens: Record<string, any>; frame: { status: number; body: string } | null }>;
+  install(memberId: string, mode?: 'frame' | 'headless'): Promise<InstallAnswer>;
   /** REST as the portal's admin through its incoming webhook; throws on an error answer */
   rest<T = any>(memberId: string, method: string, params?: Record<string, unknown>): Promise<T>;
   /** a template whose steps are our handlers by code (Properties as given); returns its id */
-  templateWith(memberId: string, steps: Array<{ code: string; name?: string; properties?: Record<string, unknown> } | ActivityNode>): Promise<number>;
+  templateWith(memberId: string, steps: TemplateStep[]): Promise<number>;
   runWorkflow(memberId: string, templateId: number, documentId?: [string, string, string], timeoutMs?: number): Promise<WorkflowInstance>;
   stop(): Promise<void>;
 }
@@ -77,11 +74,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stops.length = 0;
   };
   try {
-    const emulator = await buildEmulator({ portals: 2, ...options.emulator });
-    const emulatorUrl = await emulator.listen();
-    stops.push(() => emulator.close());
-    if (process.env.NODE_EXTRA_CA_CERTS !== emulator.caFile) {
-      throw new Error(`this process does not trust the emulator's CA ${emulator.caFile}: run it through vitest (test/support/global-setup.ts) or call runTrustingEmulatorCa() (src/emulator/tls.ts) first`);
+    const running = await startEmulator({ portals: 2, ...options.emulator });
+    const { server: emulator, baseUrl: emulatorUrl } = running;
+    stops.push(() => running.stop());
+    if (process.env.NODE_EXTRA_CA_CERTS !== running.caFile) {
+      throw new Error(`this process does not trust the emulator's CA ${running.caFile}: run it through vitest (test/support/global-setup.ts) or call runTrustingEmulatorCa() (@b24-automation/emulator) first`);
     }
 
     const database = options.database ?? (await freshDatabase());
@@ -121,8 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await server.listen({ port, host: '127.0.0.1' });
     stops.push(() => server.close());
 
-    const control = emulatorControl(emulatorUrl);
-    await control('POST', '/_emulator/applications', applicationFor(appUrl, clientId, clientSecret));
+    await running.registerApplication(applicationFor(appUrl, clientId, clientSecret));
 
     const memberId = (index = 0) => [...emulator.state.portals.keys()][index]!;
     const rest = async <T>(member: string, method: string, params: Record<string, unknown> = {}): Promise<T> => {
@@ -150,22 +146,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       tokenKeys,
       logs: () => captured,
       memberId,
-      control: control as Stack['control'],
-      install: (member, mode = 'headless') => control<any>('POST', `/_emulator/portals/${member}/apps/${clientId}/install`, { mode }),
+      control: running.control as Stack['control'],
+      install: (member, mode = 'headless') => running.install(member, clientId, { mode }),
       rest: rest as Stack['rest'],
-      async templateWith(member, steps) {
-        const nodes = steps.map((step, i): ActivityNode =>
-          'Type' in step
-            ? step
-            : { Type: internalTypeOf(clientId, step.code), Name: step.name ?? `A${i + 1}_${step.code}`, Properties: step.properties ?? {}, Children: [] },
-        );
-        const { id } = await control<{ id: number }>('POST', `/_emulator/portals/${member}/templates`, { steps: nodes, ownerClientId: clientId });
-        return id;
-      },
-      async runWorkflow(member, templateId, documentId = ['crm', 'CCrmDocumentDeal', 'DEAL_1'], timeoutMs = 30_000) {
-        const { id } = await control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId });
-        return control<WorkflowInstance>('GET', `/_emulator/portals/${member}/workflows/${id}?wait=${timeoutMs}`);
-      },
+      templateWith: (member, steps) => running.addTemplate(member, clientId, steps),
+      runWorkflow: (member, templateId, documentId, timeoutMs) => running.runWorkflow(member, templateId, { documentId, timeoutMs }),
       stop,
     };
   } catch (error) {
