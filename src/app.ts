@@ -34,11 +34,15 @@ import { loadCatalog, type Catalog } from './robots/catalog.ts';
 import { handlerRoute } from './robots/handler-route.ts';
 import { syncRegistration } from './robots/registration.ts';
 import { AnswerSender } from './runtime/answers.ts';
+import { CallQueue } from './runtime/call-queue.ts';
 import { Executor } from './runtime/executor.ts';
 import { createCallIntake } from './runtime/intake.ts';
 import { scheduleJournalPrune } from './runtime/journal-prune.ts';
 import { DEFAULT_QUEUE_SETTINGS, startQueue } from './runtime/queue.ts';
-import { startWorkers } from './runtime/workers.ts';
+import { startWorkers, type Workers } from './runtime/workers.ts';
+
+/** The run queue's own connections a process: claims, heartbeats, finishes and answers (call-queue.ts). */
+const QUEUE_CONNECTIONS = 3;
 
 /** What the app needs of the configuration (see config.ts for each setting). */
 export type AppSettings = Pick<
@@ -81,7 +85,19 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
   const clients = new PortalClients({ store, oauth, budget, logger, journal, cache: new PortalCache(db.prisma) });
   const catalog = await loadCatalog();
   const boss = await startQueue(db, logger);
-  const intake = await createCallIntake(db, logger);
+  const { callRetryLimit, heartbeatSeconds } = DEFAULT_QUEUE_SETTINGS;
+  const queue = CallQueue.open(
+    db,
+    {
+      leaseSeconds: heartbeatSeconds,
+      connections: QUEUE_CONNECTIONS,
+      // Half a process's slots at most for one portal: one that hangs leaves the rest to the others.
+      perPortalCalls: Math.max(1, Math.ceil(settings.workerConcurrency / 2)),
+    },
+    logger,
+  );
+  let workers: Workers | null = null;
+  const intake = await createCallIntake(db, logger, () => workers?.callsStored());
   const base = settings.appBaseUrl.replace(/\/+$/, '');
 
   const syncPortal = async (portalId: number) => {
@@ -110,18 +126,15 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
   });
 
   const frameAuth = new FrameAuth(store, settings.appCode, journal);
-  const executor = new Executor({ prisma: db.prisma, boss, clients, catalog, logger });
-  const answers = new AnswerSender({ prisma: db.prisma, boss, clients, logger, batchSize: settings.answerBatchSize ?? 50, budget });
-  const stopWorkers =
-    settings.workerConcurrency > 0
-      ? await startWorkers(boss, db, executor, answers, {
-          callConcurrency: settings.workerConcurrency,
-          // Half a process's slots at most for one portal: one that hangs leaves the rest to the others.
-          perPortalCalls: Math.max(1, Math.ceil(settings.workerConcurrency / 2)),
-          answerConcurrency: 4,
-          heartbeatSeconds: DEFAULT_QUEUE_SETTINGS.heartbeatSeconds,
-        }, logger)
-      : async () => {};
+  const executor = new Executor({ queue, clients, catalog, logger, retryLimit: callRetryLimit });
+  const answers = new AnswerSender({ sql: queue.connection, clients, logger, batchSize: settings.answerBatchSize ?? 50, budget, leaseSeconds: heartbeatSeconds });
+  if (settings.workerConcurrency > 0) {
+    workers = await startWorkers(db, queue, executor, answers, {
+      callConcurrency: settings.workerConcurrency,
+      answerConcurrency: 4,
+      leaseSeconds: heartbeatSeconds,
+    }, logger);
+  }
   const stopJournalPrune = await scheduleJournalPrune(
     boss,
     db.prisma,
@@ -157,10 +170,11 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
     },
     async stop() {
       await metricsServer?.close();
-      await stopWorkers();
+      await workers?.stop();
       await stopJournalPrune();
       await boss.stop({ graceful: true, timeout: 20_000 });
       await intake.close();
+      await queue.close();
       await journal.stop();
     },
   };

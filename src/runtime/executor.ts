@@ -1,12 +1,12 @@
 /**
- * Runs one stored call: its handler's `run(ctx)` with typed properties and the portal client,
- * then queues the answer. Transient failures (rate limits, 5xx, the network) are retried by the
- * queue with backoff; everything else ends the call with a clear answer so the workflow moves on.
- * A call already finished (a retry after a crash) is not run again.
+ * Runs one claimed call (call-queue.ts): its handler's `run(ctx)` with typed properties and the
+ * portal client, then records the outcome and queues the answer in one statement. Transient
+ * failures (rate limits, 5xx, the network) let the call go, due again after a backoff, until the
+ * retry limit; everything else ends the call with a clear answer so the workflow moves on. A call
+ * already finished (run again after a crash) is answered once: the finish that comes second
+ * changes nothing.
  */
-import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import type { HandlerCall, PrismaClient } from '../generated/prisma/client.ts';
 import { PortalCallError, type PortalClients } from '../portals/portal-client.ts';
 import { PortalUnavailableError } from '../portals/shared-refresh.ts';
 import type { Catalog } from '../robots/catalog.ts';
@@ -14,14 +14,7 @@ import { HandlerError, type RunContext } from '../robots/definition.ts';
 import { readDocumentRoles } from '../robots/document-roles.ts';
 import { coerceProperties, mentionsUserRole } from '../robots/properties.ts';
 import { enqueueAnswer } from './answers.ts';
-import { BOSS_CHANNEL_SQL, QUEUES, jobInsertSql, queueTable } from './queue.ts';
-
-export interface Attempt {
-  callId: bigint;
-  /** 0 on the first run */
-  retryCount: number;
-  retryLimit: number;
-}
+import type { CallQueue, ClaimedCall } from './call-queue.ts';
 
 type Outcome =
   | { kind: 'done'; returnValues: Record<string, unknown> }
@@ -30,13 +23,11 @@ type Outcome =
 
 export class Executor {
   constructor(
-    private readonly deps: { prisma: PrismaClient; boss: PgBoss; clients: PortalClients; catalog: Catalog; logger: Logger },
+    private readonly deps: { queue: CallQueue; clients: PortalClients; catalog: Catalog; logger: Logger; retryLimit: number },
   ) {}
 
-  async execute(attempt: Attempt): Promise<void> {
-    const { prisma } = this.deps;
-    const call = await prisma.handlerCall.findUnique({ where: { id: attempt.callId }, include: { portal: true } });
-    if (!call || call.finishedAt) return;
+  async execute(call: ClaimedCall): Promise<void> {
+    const retryCount = call.attempts - 1;
     const log = this.deps.logger.child({ portal: call.portal.memberId, call: call.id.toString(), code: call.code, workflow: call.workflowId });
 
     if (call.deadlineAt && call.deadlineAt.getTime() <= Date.now()) {
@@ -57,10 +48,6 @@ export class Executor {
       return this.finish(call, { kind: 'error', message: `Invalid settings: ${coerced.errors.join('; ')}.` }, log);
     }
 
-    await prisma.handlerCall.update({
-      where: { id: call.id },
-      data: { status: 'running', attempts: { increment: 1 }, startedAt: call.startedAt ?? new Date() },
-    });
     const timeout = new AbortController();
     const timer = call.deadlineAt ? setTimeout(() => timeout.abort(), Math.max(0, call.deadlineAt.getTime() - Date.now())) : null;
     try {
@@ -96,17 +83,17 @@ export class Executor {
       }
       const transient = error instanceof PortalCallError && error.transient;
       const reason = error instanceof Error ? error.message : String(error);
-      if (transient && attempt.retryCount < attempt.retryLimit) {
-        await prisma.handlerCall.update({ where: { id: call.id }, data: { error: `attempt ${attempt.retryCount + 1}: ${reason}` } });
-        log.warn({ reason, attempt: attempt.retryCount + 1 }, 'transient failure, will retry');
-        throw error;
+      if (transient && retryCount < this.deps.retryLimit) {
+        await this.deps.queue.retryLater(call.id, `attempt ${retryCount + 1}: ${reason}`, retryDelaySeconds(retryCount));
+        log.warn({ reason, attempt: retryCount + 1 }, 'transient failure, will retry');
+        return;
       }
       if (error instanceof PortalCallError && !transient) {
         // The portal refused what the robot asked (a template that does not exist, a task not theirs…).
         return this.finish(call, { kind: 'error', message: `${error.method}: ${error.description || error.code}` }, log);
       }
       log.error({ err: error }, 'robot failed');
-      return this.finish(call, { kind: 'error', message: transient ? `Gave up after ${attempt.retryCount + 1} attempts: ${reason}` : `The robot failed: ${reason}` }, log);
+      return this.finish(call, { kind: 'error', message: transient ? `Gave up after ${retryCount + 1} attempts: ${reason}` : `The robot failed: ${reason}` }, log);
     } finally {
       if (timer) clearTimeout(timer);
     }
@@ -114,65 +101,33 @@ export class Executor {
 
   /**
    * Records the outcome and queues the answer, once: a concurrent or repeated finish changes
-   * nothing. One statement: the call's outcome, its answer and the portal's flush job commit
-   * together (a flush job already waiting for the portal is kept, as pg-boss's stately send does).
+   * nothing. One statement (shared with the finishes that arrive at the same moment): the call's
+   * outcome, its answer and its lease's release commit together.
    */
-  private async finish(call: HandlerCall, outcome: Outcome, log: Logger): Promise<void> {
+  private async finish(call: ClaimedCall, outcome: Outcome, log: Logger): Promise<void> {
     const error = outcome.kind === 'error' ? outcome.message : outcome.kind === 'timed_out' ? 'the workflow stopped waiting (timeout_duration) before the robot finished' : null;
     const returnValues = outcome.kind === 'done' ? outcome.returnValues : outcome.kind === 'error' ? { ...outcome.returnValues, error: outcome.message } : null;
     const waitsForAnswer = call.useSubscription && outcome.kind !== 'timed_out';
     const status = outcome.kind === 'timed_out' ? 'timed_out' : waitsForAnswer ? 'running' : outcome.kind === 'done' ? 'answered' : 'failed';
-    const answer = {
-      event_token: call.eventToken,
-      RETURN_VALUES: returnValues ?? {},
-      ...(outcome.kind === 'error' ? { LOG_MESSAGE: outcome.message } : {}),
-    };
-    await this.deps.prisma.$queryRawUnsafe(
-      await this.finishStatement(),
-      call.id,
-      new Date(),
-      error,
-      returnValues === null ? null : JSON.stringify(returnValues),
-      status,
-      JSON.stringify(answer),
-      waitsForAnswer,
-      QUEUES.answers,
-    );
+    const answer = waitsForAnswer
+      ? { event_token: call.eventToken, RETURN_VALUES: returnValues ?? {}, ...(outcome.kind === 'error' ? { LOG_MESSAGE: outcome.message } : {}) }
+      : null;
+    await this.deps.queue.finish({ callId: call.id, status, error, returnValues, answer });
     log.info({ outcome: outcome.kind, ...(outcome.kind === 'error' ? { reason: outcome.message } : {}) }, 'robot finished');
   }
 
-  private finishSql: Promise<string> | null = null;
-
-  private finishStatement(): Promise<string> {
-    this.finishSql ??= queueTable((sql, queue) => this.deps.prisma.$queryRawUnsafe(sql, queue), QUEUES.answers).then(
-      (answersTable) => `
-        WITH finished AS (
-          UPDATE handler_calls SET finished_at = $2, error = $3, return_values = COALESCE($4::jsonb, return_values), status = $5::"CallStatus"
-          WHERE id = $1 AND finished_at IS NULL
-          RETURNING id, portal_id
-        ), answer AS (
-          INSERT INTO pending_answers (portal_id, call_id, method, params)
-          SELECT portal_id, id, 'bizproc.event.send', $6::jsonb FROM finished WHERE $7::boolean
-          RETURNING portal_id
-        ), job AS (${jobInsertSql(answersTable, { source: 'answer', data: `jsonb_build_object('portalId', answer.portal_id)`, queueParam: '$8', singletonKey: 'answer.portal_id::text' })}
-        ), woken AS (
-          SELECT pg_notify(${BOSS_CHANNEL_SQL}, $8) FROM job LIMIT 1
-        )
-        SELECT (SELECT count(*) FROM finished) AS finished, (SELECT count(*) FROM woken) AS woken`,
-    );
-    this.finishSql.catch(() => (this.finishSql = null));
-    return this.finishSql;
-  }
-
-  private async log(call: HandlerCall, message: string): Promise<void> {
+  private async log(call: ClaimedCall, message: string): Promise<void> {
     if (!call.useSubscription) return; // the workflow has moved on: there is no step to log against
-    await this.deps.prisma.$transaction((tx) =>
-      enqueueAnswer(tx, this.deps.boss, {
-        portalId: call.portalId,
-        callId: call.id,
-        method: 'bizproc.activity.log',
-        params: { event_token: call.eventToken, LOG_MESSAGE: String(message).slice(0, 10_000) },
-      }),
-    );
+    await enqueueAnswer(this.deps.queue, {
+      portalId: call.portalId,
+      callId: call.id,
+      method: 'bizproc.activity.log',
+      params: { event_token: call.eventToken, LOG_MESSAGE: String(message).slice(0, 10_000) },
+    });
   }
+}
+
+/** Seconds before a transient failure's next attempt: 1, 2, 4 … at most a minute. */
+function retryDelaySeconds(retryCount: number): number {
+  return Math.min(60, 2 ** retryCount);
 }

@@ -1,26 +1,23 @@
 /**
  * Durable acknowledgement in one round trip: one SQL statement checks the portal (member id,
- * application token hash, installed), stores the call and inserts its pg-boss job — the row
- * pg-boss's own send() would insert, so any process's pg-boss worker fetches it — and wakes the
- * workers with the NOTIFY pg-boss would send. The statement commits as a whole or not at all, so
- * the handler endpoint answers 200 only for a call stored with its job. The same event_token twice
- * is stored and run once.
+ * application token hash, installed), stores the call — the row is its own job in the run queue
+ * (call-queue.ts): unfinished, due now, held by no one — and wakes the workers of every process
+ * with a NOTIFY. The statement commits as a whole or not at all, so the handler endpoint answers
+ * 200 only for a stored call. The same event_token twice is stored and run once.
  *
- * The statement runs on connections of its own (a small pg.Pool, a named prepared statement):
- * nothing else in the process (robots, refreshes, pages) can starve the acknowledgement path.
- * Calls that arrive while every one of those connections is busy go out together in the next
- * statement (group commit): one commit, one WAL flush for all of them, and each is answered once
- * that commit is done. At low load a call goes out at once, alone. A statement that fails is
- * tried again call by call, so one unstorable call never refuses its neighbours.
+ * The statement runs on connections of its own (db/sql.ts, a named prepared statement): nothing
+ * else in the process (robots, refreshes, pages) can starve the acknowledgement path. Calls that
+ * arrive while every one of those connections is busy go out together in the next statement
+ * (group-commit.ts): one commit, one WAL flush for all of them.
  * The portal check is in the statement itself, so a token changed or a portal uninstalled a
  * moment ago is seen at once by every process; there is no cache to go stale.
  */
-import type { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 import type { Logger } from 'pino';
+import { openSql, type SqlDatabase } from '../db/sql.ts';
 import { hashApplicationToken } from '../portals/application-token.ts';
 import type { HandlerCallInput } from '../robots/handler-call.ts';
-import { BOSS_CHANNEL_SQL, QUEUES, jobInsertSql, queueTable } from './queue.ts';
+import { CALLS_CHANNEL } from './call-queue.ts';
+import { groupCommit } from './group-commit.ts';
 
 export type Intake =
   | { kind: 'stored'; callId: bigint; duplicate: boolean }
@@ -38,10 +35,6 @@ interface Row {
   call_id: string | bigint | null;
 }
 
-/** `name` prepares the statement once per connection; null sends it unnamed, planned at each run. */
-type Run = <T extends object>(name: string | null, text: string, values: unknown[]) => Promise<T[]>;
-
-
 /**
  * Connections the acknowledgement path keeps for itself, per process: statements in flight at
  * once. A statement costs PostgreSQL about the same for 1 call as for 50, so fewer, fuller
@@ -53,12 +46,11 @@ export const INTAKE_POOL_SIZE = 2;
 /** Calls in one statement at most. */
 const MAX_BATCH = 200;
 
-function acceptStatement(jobTable: string): string {
-  // The job columns and values are those pg-boss's plans.insertJobs fills for a send() with
-  // { group: { id: portal } }: everything else from the queue's own settings, runnable now. The
-  // group lets the workers cap the calls of one portal running at once (workers.ts). Rows are inserted in key
-  // order so two statements carrying the same event tokens cannot deadlock.
-  return `
+/**
+ * Rows are inserted in key order so two statements carrying the same event tokens cannot
+ * deadlock. The NOTIFY's payload is unused: a notification means "calls are due".
+ */
+const ACCEPT_CALLS = `
     WITH input AS (
       SELECT x.*, p.id AS portal_id
       FROM jsonb_to_recordset($1::jsonb) AS x(i int, member_id text, token_hash text, code text, event_token text, workflow_id text,
@@ -73,13 +65,11 @@ function acceptStatement(jobTable: string): string {
       FROM input WHERE portal_id IS NOT NULL ORDER BY portal_id, event_token
       ON CONFLICT (portal_id, event_token) DO NOTHING
       RETURNING id, portal_id, event_token
-    ), job AS (${jobInsertSql(jobTable, { source: 'call', data: `jsonb_build_object('callId', call.id::text)`, queueParam: '$2', groupId: 'call.portal_id::text' })}
     ), woken AS (
-      SELECT pg_notify(${BOSS_CHANNEL_SQL}, $2) FROM job LIMIT 1
+      SELECT pg_notify('${CALLS_CHANNEL}', '') FROM call LIMIT 1
     )
     SELECT input.i, input.portal_id, call.id AS call_id, (SELECT count(*) FROM woken) AS woken
     FROM input LEFT JOIN call ON call.portal_id = input.portal_id AND call.event_token = input.event_token`;
-}
 
 /**
  * The calls a statement did not insert because their event token was already stored: their ids.
@@ -98,39 +88,16 @@ interface Pending {
   memberId: string;
   tokenHash: string;
   call: HandlerCallInput;
-  settle: { resolve: (intake: Intake) => void; reject: (error: unknown) => void };
 }
 
-export async function createCallIntake(db: { kind: 'postgres' | 'embedded'; connectionString?: string; pglite?: PGlite }, logger: Logger): Promise<CallIntake> {
-  let run: Run;
-  let close: () => Promise<void>;
-  if (db.kind === 'embedded') {
-    const pglite = db.pglite!;
-    run = async <T extends object>(_name: string | null, text: string, values: unknown[]) => (await pglite.query<T>(text, values)).rows;
-    close = async () => {};
-  } else {
-    const pool = new pg.Pool({
-      connectionString: db.connectionString,
-      max: INTAKE_POOL_SIZE,
-      // PostgreSQL unreachable: refuse quickly (503 NOT_STORED) instead of piling calls up.
-      connectionTimeoutMillis: 2_000,
-      idleTimeoutMillis: 0,
-    });
-    // An idle connection dropped by the server (an outage) must not crash the process.
-    pool.on('error', (error) => logger.warn({ err: error }, 'acknowledgement connection lost; reconnecting on demand'));
-    run = async <T extends object>(name: string | null, text: string, values: unknown[]) =>
-      (await pool.query<T & pg.QueryResultRow>(name ? { name, text, values } : { text, values })).rows;
-    close = () => pool.end();
-  }
-  const statement = acceptStatement(await queueTable((sql, queue) => run('queue-table', sql, [queue]), QUEUES.calls));
+/** `stored` hears of every statement that stored calls, so this process's own workers need not wait for the NOTIFY. */
+export async function createCallIntake(db: SqlDatabase, logger: Logger, stored: () => void = () => {}): Promise<CallIntake> {
+  const sql = openSql(db, { connections: INTAKE_POOL_SIZE, purpose: 'acknowledgement' }, logger);
   // Open the connections and prepare the statement on each now, not on the first calls.
-  await Promise.all(Array.from({ length: INTAKE_POOL_SIZE }, () => run('accept-calls', statement, ['[]', QUEUES.calls])));
+  await Promise.all(Array.from({ length: INTAKE_POOL_SIZE }, () => sql.run('accept-calls', ACCEPT_CALLS, ['[]'])));
 
-  const waiting: Pending[] = [];
-  let inFlight = 0;
-
-  /** Stores a batch in one statement; every call of it is settled. */
-  async function store(batch: Pending[]): Promise<void> {
+  /** Stores a batch in one statement. */
+  async function store(batch: Pending[]): Promise<Intake[]> {
     const input = batch.map(({ memberId, tokenHash, call }, i) => ({
       i,
       member_id: memberId,
@@ -147,64 +114,32 @@ export async function createCallIntake(db: { kind: 'postgres' | 'embedded'; conn
       // The workflow stops waiting timeout_duration seconds after the portal queued the call.
       deadline_at: call.timeoutSeconds > 0 ? new Date(((call.queuedAt ?? Date.now() / 1000) + call.timeoutSeconds) * 1000).toISOString() : null,
     }));
-    let rows: Row[];
-    try {
-      rows = await run<Row>('accept-calls', statement, [JSON.stringify(input), QUEUES.calls]);
-    } catch (error) {
-      if (batch.length === 1) return batch[0]!.settle.reject(error);
-      // One call PostgreSQL will not take must not refuse the others: each on its own.
-      await Promise.all(batch.map((pending) => store([pending])));
-      return;
-    }
+    const rows = await sql.run<Row>('accept-calls', ACCEPT_CALLS, [JSON.stringify(input)]);
+    const results: Intake[] = new Array(batch.length);
     const resent: Row[] = [];
     for (const row of rows) {
-      const { settle } = batch[row.i]!;
-      if (row.portal_id === null) settle.resolve({ kind: 'unverified' });
-      else if (row.call_id !== null) settle.resolve({ kind: 'stored', callId: BigInt(row.call_id), duplicate: false });
+      if (row.portal_id === null) results[row.i] = { kind: 'unverified' };
+      else if (row.call_id !== null) results[row.i] = { kind: 'stored', callId: BigInt(row.call_id), duplicate: false };
       else resent.push(row);
     }
-    if (resent.length > 0) await settleResent(batch, resent);
+    if (rows.some((row) => row.call_id !== null)) stored();
+    if (resent.length > 0) {
+      // Stored already: by an earlier statement, by one that committed after this one's
+      // snapshot, or earlier in this very batch. Committed now, each is found.
+      const found = await sql.run<Row>(null, STORED_BEFORE_STATEMENT, [resent.map((r) => r.i), resent.map((r) => r.portal_id), resent.map((r) => batch[r.i]!.call.eventToken)]);
+      const ids = new Map(found.map((row) => [row.i, row.call_id]));
+      for (const row of resent) {
+        const id = ids.get(row.i);
+        if (id == null) throw new Error('the call was neither stored nor found');
+        results[row.i] = { kind: 'stored', callId: BigInt(id), duplicate: true };
+      }
+    }
+    return results;
   }
 
-  /**
-   * Calls whose event token was stored already: by an earlier statement, by one that committed
-   * after this one's snapshot, or earlier in this very batch. Committed now, each is found.
-   */
-  async function settleResent(batch: Pending[], resent: Row[]): Promise<void> {
-    let found: Row[];
-    try {
-      found = await run<Row>(null, STORED_BEFORE_STATEMENT, [resent.map((r) => r.i), resent.map((r) => r.portal_id), resent.map((r) => batch[r.i]!.call.eventToken)]);
-    } catch (error) {
-      for (const row of resent) batch[row.i]!.settle.reject(error);
-      return;
-    }
-    const ids = new Map(found.map((row) => [row.i, row.call_id]));
-    for (const row of resent) {
-      const id = ids.get(row.i);
-      const { settle } = batch[row.i]!;
-      if (id == null) settle.reject(new Error('the call was neither stored nor found'));
-      else settle.resolve({ kind: 'stored', callId: BigInt(id), duplicate: true });
-    }
-  }
-
-  function pump(): void {
-    while (inFlight < INTAKE_POOL_SIZE && waiting.length > 0) {
-      const batch = waiting.splice(0, MAX_BATCH);
-      inFlight += 1;
-      void store(batch).finally(() => {
-        inFlight -= 1;
-        pump();
-      });
-    }
-  }
-
+  const statements = groupCommit({ concurrency: INTAKE_POOL_SIZE, maxBatch: MAX_BATCH, run: store });
   return {
-    accept(memberId, applicationToken, call) {
-      return new Promise<Intake>((resolve, reject) => {
-        waiting.push({ memberId, tokenHash: hashApplicationToken(applicationToken), call, settle: { resolve, reject } });
-        pump();
-      });
-    },
-    close,
+    accept: (memberId, applicationToken, call) => statements.submit({ memberId, tokenHash: hashApplicationToken(applicationToken), call }),
+    close: () => sql.close(),
   };
 }

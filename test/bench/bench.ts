@@ -1,11 +1,15 @@
 /**
  * `npm run bench`: figures, not pass/fail. Against a local PostgreSQL and the emulator:
  *  1. durable acknowledgement at the handler endpoint (throughput, p50/p99), beside an empty
- *     Fastify route with the same body parsing, measured in the same run;
- *  2. time from the queue server's call to bizproc.event.send, at low and at high load;
+ *     Fastify route with the same body parsing, measured in the same run — in this process, and
+ *     with the app and the empty route each a process of its own;
+ *  2. time from the queue server's call to bizproc.event.send, at low and at high load, and the
+ *     PostgreSQL commits a completed call costs;
  *  3. completions per second for one rate-limited portal (2 requests/s), with and without
- *     answer batching.
- * The last line is one JSON object with every figure, so runs can be compared.
+ *     answer batching;
+ *  4. fairness beside a hanging portal, and one process's memory.
+ * Workflows are started through the drivers' bounded pool (test/reliability/driver.ts), never
+ * all at once. The last line is one JSON object with every figure, so runs can be compared.
  */
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { createLogger } from '../../src/logger.ts';
@@ -14,10 +18,13 @@ import { startStack, type Stack } from '../support/stack.ts';
 import { freePort, waitFor } from '../support/process.ts';
 import { autocannon } from './autocannon.ts';
 import { readFileSync } from 'node:fs';
-import { buildEmulator } from '@b24-automation/emulator';
+import { loadavg } from 'node:os';
+import { buildEmulator, runTrustingEmulatorCa } from '@b24-automation/emulator';
 import { freshDatabase } from '../support/db.ts';
-import { installOn, startCluster } from '../reliability/harness.ts';
-import { runTrustingEmulatorCa } from '@b24-automation/emulator';
+import { hashTemplate, installOn, startCluster } from '../reliability/harness.ts';
+import { eachInDriverSlot, startWorkflow } from '../reliability/driver.ts';
+import { spawnTs } from '../support/process.ts';
+import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 
 // the emulator is HTTPS: this process must start trusting its CA (NODE_EXTRA_CA_CERTS)
 await runTrustingEmulatorCa();
@@ -25,8 +32,15 @@ await runTrustingEmulatorCa();
 const ACK_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ACK_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const HIGH_LOAD = Number(process.env.BENCH_HIGH_LOAD ?? 300);
+const HIGHER_LOAD = Number(process.env.BENCH_HIGHER_LOAD ?? 3000);
 const RATE_LIMITED_CALLS = Number(process.env.BENCH_RATE_LIMITED_CALLS ?? 2000);
 const UNBATCHED_CALLS = Number(process.env.BENCH_UNBATCHED_CALLS ?? 100);
+/**
+ * Robot calls one app process runs at once (WORKER_CONCURRENCY); a portal gets half of them at
+ * most, so one portal's burst runs 16 at a time here, each slot held from its claim to its
+ * finish's commit. Slots wait (on REST, on PostgreSQL), they do not compute.
+ */
+const WORKER_SLOTS = Number(process.env.BENCH_WORKERS ?? 32);
 const FAIR_PORTALS = 50;
 const FAIR_CALLS_PER_PORTAL = Number(process.env.BENCH_FAIR_CALLS ?? 10);
 const RSS_CALLS = Number(process.env.BENCH_RSS_CALLS ?? 100_000);
@@ -64,6 +78,33 @@ function callBody(member: string, applicationToken: string): string {
     .replaceAll('%5B%3Cid%3E%5D', '[<id>]');
 }
 
+/** PostgreSQL's count of committed transactions in the app's database (pg_stat_database). */
+async function commitCount(prisma: PrismaClient): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // statistics reach pg_stat_database within a second
+  const [row] = await prisma.$queryRawUnsafe<Array<{ n: bigint }>>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
+  return Number(row!.n);
+}
+
+/**
+ * Where a call's time went, p50/p99 in ms, from its own record: waiting in the queue (stored →
+ * claimed), running (claimed → finished), its answer's way out (finished → the batch carrying
+ * it came back).
+ */
+async function stages(prisma: PrismaClient, workflowIds: string[]) {
+  const [row] = await prisma.$queryRawUnsafe<Array<Record<string, number>>>(
+    `WITH s AS (
+       SELECT extract(epoch FROM started_at - received_at) * 1000 AS queued, extract(epoch FROM finished_at - started_at) * 1000 AS running,
+              extract(epoch FROM answered_at - finished_at) * 1000 AS answering
+       FROM handler_calls WHERE workflow_id = ANY($1::text[])
+     )
+     SELECT ${['queued', 'running', 'answering']
+       .map((stage) => `round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ${stage}))::float8 AS ${stage}_p50, round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ${stage}))::float8 AS ${stage}_p99`)
+       .join(', ')} FROM s`,
+    workflowIds,
+  );
+  return row;
+}
+
 /** CPU time of this process (the app's) per acknowledged call, in ms. */
 function cpuMsPer(before: NodeJS.CpuUsage, calls: number): number {
   const used = process.cpuUsage(before);
@@ -92,21 +133,17 @@ async function acknowledgement() {
     const emptyFigures = await run(emptyUrl);
     const prisma = stack.database.db.prisma;
     const lastBefore = (await prisma.handlerCall.aggregate({ _max: { id: true } }))._max.id ?? 0n;
-    const commits = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1500)); // statistics reach pg_stat_database within a second
-      const [row] = await prisma.$queryRawUnsafe<Array<{ n: bigint }>>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
-      return Number(row!.n);
-    };
-    const commitsBefore = await commits();
+    const commitsBefore = await commitCount(prisma);
     const cpu = process.cpuUsage();
     const handlerFigures = await run(handlerUrl);
     const cpuMsPerCall = cpuMsPer(cpu, handlerFigures.ok2xx);
-    const commitsPerCall = ratio((await commits()) - commitsBefore, Math.max(1, handlerFigures.ok2xx));
+    const commitsPerCall = ratio((await commitCount(prisma)) - commitsBefore, Math.max(1, handlerFigures.ok2xx));
     await empty.close();
-    // A 2xx is a stored call with its job: count both among the calls of the measured run.
+    // A 2xx is a stored call, its own job in the run queue (due, held by no one: no workers run
+    // here): count both among the calls of the measured run.
     const [counts] = await prisma.$queryRawUnsafe<Array<{ stored: bigint; with_job: bigint }>>(
       `SELECT count(*) AS stored,
-              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = 'robot-calls' AND j.data->>'callId' = c.id::text)) AS with_job
+              count(*) FILTER (WHERE finished_at IS NULL AND lease_until IS NULL AND run_after <= now()) AS with_job
        FROM handler_calls c WHERE c.id > $1`,
       lastBefore,
     );
@@ -119,7 +156,7 @@ async function acknowledgement() {
 }
 
 /** From each queue-server delivery to the moment its workflow took the answer. */
-function callToAnswer(stack: Stack, member: string, workflowIds: string[]): number[] {
+function callToAnswer(stack: Pick<Stack, 'emulator'>, member: string, workflowIds: string[]): number[] {
   const portal = stack.emulator.state.portals.get(member)!;
   return workflowIds.map((id) => {
     const delivery = stack.emulator.state.deliveries.find((d) => d.workflowId === id)!;
@@ -128,10 +165,57 @@ function callToAnswer(stack: Stack, member: string, workflowIds: string[]): numb
   });
 }
 
+interface BurstTarget {
+  emulator: Stack['emulator'];
+  emulatorUrl: string;
+  member: string;
+  templateId: number;
+  prisma: PrismaClient;
+  /** CPU the app has used so far, in ms */
+  cpuMs: () => number;
+}
+
+/** CPU time of this process so far, in ms. */
+const processCpuMs = () => {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+};
+
+/**
+ * `calls` workflows started together (through the driver's pool): call → event.send, and
+ * completions per second from the first call the app received to the last answer its workflow
+ * took — the app's own pace, whatever the driver's.
+ */
+async function burstOf(on: BurstTarget, calls: number) {
+  const portal = on.emulator.state.portals.get(on.member)!;
+  const commitsBefore = await commitCount(on.prisma);
+  const cpuBefore = on.cpuMs();
+  // startWorkflow takes its own slot in the driver's pool
+  const ids = await Promise.all(Array.from({ length: calls }, () => startWorkflow(on.emulatorUrl, on.member, on.templateId)));
+  await waitFor(async () => ids.every((id) => portal.workflows.instances.get(id)?.status === 'completed'), 300_000, `${calls} workflows started together`);
+  const cpuMsPerCall = round((on.cpuMs() - cpuBefore) / calls);
+  const commits = (await commitCount(on.prisma)) - commitsBefore;
+  const ms = callToAnswer(on, on.member, ids).sort((a, b) => a - b);
+  const started = new Set(ids);
+  const firstCall = Math.min(...on.emulator.state.deliveries.filter((d) => started.has(d.workflowId ?? '')).map((d) => new Date(d.sentAt).getTime()));
+  const lastAnswer = Math.max(...ids.map((id) => new Date(portal.workflows.instances.get(id)!.modified).getTime()));
+  return {
+    calls,
+    completionsPerSecond: Math.round(calls / (Math.max(1, lastAnswer - firstCall) / 1000)),
+    p50ms: percentile(ms, 50),
+    p99ms: percentile(ms, 99),
+    // everything the database committed meanwhile, divided by the calls
+    commitsPerCall: ratio(commits, calls),
+    // the app's CPU (in the bench's own process, the emulator's too: queue server, REST, the driver's requests)
+    cpuMsPerCall,
+    stagesMs: await stages(on.prisma, ids),
+  };
+}
+
 async function eventSendLatency() {
   const stack = await startStack({
     emulator: { portals: 1, rateLimit: { drainPerSec: 50, maxBurst: 500 } },
-    workerConcurrency: 8,
+    workerConcurrency: WORKER_SLOTS,
     logLevel: 'warn',
     rateLimit: { drainPerSec: 50, capacity: 400 },
   });
@@ -139,8 +223,9 @@ async function eventSendLatency() {
     const member = stack.memberId(0);
     await stack.install(member, 'headless');
     const templateId = await stack.templateWith(member, [{ code: 'hash_value', name: 'Hash', properties: { value: 'x' } }]);
+    const portal = stack.emulator.state.portals.get(member)!;
     const start = async () => (await stack.control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', 'DEAL_1'] })).id;
-    const finished = (ids: string[]) => ids.every((id) => stack.emulator.state.portals.get(member)!.workflows.instances.get(id)?.status === 'completed');
+    const finished = (ids: string[]) => ids.every((id) => portal.workflows.instances.get(id)?.status === 'completed');
 
     const low: string[] = [];
     for (let i = 0; i < 20; i += 1) {
@@ -148,16 +233,13 @@ async function eventSendLatency() {
       low.push(id);
       await waitFor(async () => finished([id]), 30_000, 'a low-load workflow');
     }
-    const high = await Promise.all(Array.from({ length: HIGH_LOAD }, start));
-    const t0 = performance.now();
-    await waitFor(async () => finished(high), 120_000, 'the high-load workflows');
-    const highSeconds = (performance.now() - t0) / 1000;
     const lowMs = callToAnswer(stack, member, low).sort((a, b) => a - b);
-    const highMs = callToAnswer(stack, member, high).sort((a, b) => a - b);
-    return {
-      low: { calls: low.length, p50ms: percentile(lowMs, 50), p99ms: percentile(lowMs, 99) },
-      high: { calls: high.length, p50ms: percentile(highMs, 50), p99ms: percentile(highMs, 99), completionsPerSecond: Math.round(high.length / highSeconds) },
-    };
+
+    const on: BurstTarget = { emulator: stack.emulator, member, templateId, prisma: stack.database.db.prisma, cpuMs: processCpuMs, emulatorUrl: stack.emulatorUrl };
+    const burst = (calls: number) => burstOf(on, calls);
+    const high = await burst(HIGH_LOAD);
+    const high3000 = await burst(HIGHER_LOAD);
+    return { low: { calls: low.length, p50ms: percentile(lowMs, 50), p99ms: percentile(lowMs, 99) }, high, high3000 };
   } finally {
     await stack.stop();
   }
@@ -166,7 +248,7 @@ async function eventSendLatency() {
 async function rateLimitedPortal(answerBatchSize: number, calls: number) {
   const stack = await startStack({
     emulator: { portals: 1, rateLimit: { drainPerSec: 2, maxBurst: 50 } },
-    workerConcurrency: 8,
+    workerConcurrency: WORKER_SLOTS,
     answerBatchSize,
     logLevel: 'warn',
     rateLimit: { drainPerSec: 2, capacity: 40 },
@@ -179,10 +261,8 @@ async function rateLimitedPortal(answerBatchSize: number, calls: number) {
     await new Promise((resolve) => setTimeout(resolve, 20_000));
     const portal = stack.emulator.state.portals.get(member)!;
     const t0 = performance.now();
-    const ids = await Promise.all(
-      Array.from({ length: calls }, async () =>
-        (await stack.control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', 'DEAL_1'] })).id,
-      ),
+    const ids = await eachInDriverSlot(calls, async () =>
+      (await stack.control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', 'DEAL_1'] })).id,
     );
     await waitFor(async () => ids.every((id) => portal.workflows.instances.get(id)?.status === 'completed'), 300_000, 'rate-limited completions');
     const seconds = (performance.now() - t0) / 1000;
@@ -200,7 +280,7 @@ async function rateLimitedPortal(answerBatchSize: number, calls: number) {
 async function fairness() {
   const stack = await startStack({
     emulator: { portals: FAIR_PORTALS + 1, rateLimit: { drainPerSec: 100, maxBurst: 1000 } },
-    workerConcurrency: 8,
+    workerConcurrency: WORKER_SLOTS,
     logLevel: 'warn',
     rateLimit: { drainPerSec: 100, capacity: 500 },
   });
@@ -229,7 +309,7 @@ async function fairness() {
     };
     const alone = await healthyRun();
     await stack.control('POST', '/_emulator/faults', { method: '*', memberId: hanging, delayMs: 600_000 });
-    const hangingCalls = await Promise.all(Array.from({ length: 20 }, () => start(hanging, hangingTemplate)));
+    const hangingCalls = await eachInDriverSlot(20, () => start(hanging, hangingTemplate));
     const besideHanging = await healthyRun();
     await stack.control('DELETE', '/_emulator/faults');
     return { alone, besideHanging, hangingCalls: hangingCalls.length, p99Ratio: ratio(besideHanging.p99ms, Math.max(1, alone.p99ms)) };
@@ -237,6 +317,77 @@ async function fairness() {
     await stack.stop();
   }
 }
+
+/**
+ * The acknowledgement with the app as its own process (`npm start`'s build, no workers), beside
+ * the empty route as a process of its own (empty-route.ts), both driven the same way.
+ */
+async function acknowledgementByProcess() {
+  const emulator = await buildEmulator({ portals: 1 });
+  const emulatorUrl = await emulator.listen();
+  const database = await freshDatabase();
+  const cluster = await startCluster({ emulator, emulatorUrl, databaseUrl: database.url, processes: 1, env: { WORKER_CONCURRENCY: '0' } });
+  const emptyPort = await freePort();
+  const empty = spawnTs('test/bench/empty-route.ts', { PORT: String(emptyPort), LOG_LEVEL: 'warn' });
+  try {
+    const member = [...emulator.state.portals.keys()][0]!;
+    await installOn(emulator, cluster.clientId, [member]);
+    const applicationToken = emulator.state.portals.get(member)!.apps.get(cluster.clientId)!.applicationToken;
+    const body = callBody(member, applicationToken);
+    await waitFor(async () => empty.stdout().includes('listening'), 30_000, 'the empty route listening');
+    const handlerUrl = `http://127.0.0.1:${cluster.instances[0]!.port}/handlers/hash_value`;
+    const emptyUrl = `http://127.0.0.1:${emptyPort}/empty`;
+    const run = (url: string, durationSeconds = ACK_SECONDS) => autocannon({ url, body, connections: ACK_CONNECTIONS, durationSeconds });
+    await run(emptyUrl, 2);
+    await run(handlerUrl, 2);
+    const emptyFigures = await run(emptyUrl);
+    const handlerFigures = await run(handlerUrl);
+    return { handler: handlerFigures, empty: emptyFigures, ratio: ratio(handlerFigures.perSecond, emptyFigures.perSecond) };
+  } finally {
+    empty.child.kill('SIGTERM');
+    await empty.exited;
+    await cluster.stop();
+    await emulator.close();
+    await database.drop();
+  }
+}
+
+/**
+ * The same bursts with the app as its own process (`npm start`'s build, WORKER_SLOTS slots): the
+ * emulator and the driver stay in this process, so the app's CPU is its own (from /proc).
+ * Opt-in (`BENCH_ONLY=queueproc`).
+ */
+async function eventSendLatencyByProcess() {
+  const emulator = await buildEmulator({ portals: 1, rateLimit: { drainPerSec: 50, maxBurst: 500 } });
+  const emulatorUrl = await emulator.listen();
+  const database = await freshDatabase();
+  const cluster = await startCluster({
+    emulator,
+    emulatorUrl,
+    databaseUrl: database.url,
+    processes: 1,
+    env: { WORKER_CONCURRENCY: String(WORKER_SLOTS), PORTAL_RATE_PER_SEC: '50', PORTAL_RATE_BURST: '400' },
+  });
+  try {
+    const member = [...emulator.state.portals.keys()][0]!;
+    await installOn(emulator, cluster.clientId, [member]);
+    const templateId = await hashTemplate(emulatorUrl, member, cluster.clientId);
+    const pid = cluster.instances[0]!.run.child.pid!;
+    const cpuMs = () => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) / USER_HZ) * 1000; // utime + stime
+    };
+    const on: BurstTarget = { emulator, emulatorUrl, member, templateId, prisma: database.db.prisma, cpuMs };
+    return { high: await burstOf(on, HIGH_LOAD), high3000: await burstOf(on, HIGHER_LOAD) };
+  } finally {
+    await cluster.stop();
+    await emulator.close();
+    await database.drop();
+  }
+}
+
+/** Clock ticks a second in which /proc counts CPU time (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
 
 /** Resident memory of one app process (its own process, as `npm start` runs it: dist/src/main.js) after acknowledging RSS_CALLS calls. */
 async function memory() {
@@ -260,8 +411,8 @@ async function memory() {
   }
 }
 
-/** BENCH_ONLY=ack,latency,rate,fair,rss picks sections (default: all). */
-const only = new Set((process.env.BENCH_ONLY ?? 'ack,latency,rate,fair,rss').split(','));
+/** BENCH_ONLY=ack,process,latency,rate,fair,rss picks sections (default: these); queueproc is opt-in. */
+const only = new Set((process.env.BENCH_ONLY ?? 'ack,process,latency,rate,fair,rss').split(','));
 const figures: Record<string, unknown> = {};
 if (only.has('ack')) {
   const ack = await acknowledgement();
@@ -270,11 +421,25 @@ if (only.has('ack')) {
   console.log(`acknowledgement / empty route: ${ack.ratio}`);
   Object.assign(figures, { acknowledgement: { ...ack.handler, stored: ack.stored, storedWithJob: ack.storedWithJob }, emptyRoute: ack.empty, ratio: ack.ratio });
 }
+if (only.has('process')) {
+  const ack = await acknowledgementByProcess();
+  console.log(`durable acknowledgement, app as its own process: ${ack.handler.perSecond} calls/s, p50 ${ack.handler.p50ms} ms, p99 ${ack.handler.p99ms} ms (${ack.handler.ok2xx} 2xx, ${ack.handler.non2xx} non-2xx, ${ack.handler.errors} errors); empty route as its own process: ${ack.empty.perSecond} req/s, p50 ${ack.empty.p50ms} ms, p99 ${ack.empty.p99ms} ms; ratio ${ack.ratio}`);
+  figures.acknowledgementByProcess = ack;
+}
 if (only.has('latency')) {
   const latency = await eventSendLatency();
   console.log(`call → event.send, low load:  p50 ${latency.low.p50ms} ms, p99 ${latency.low.p99ms} ms (${latency.low.calls} calls one at a time)`);
-  console.log(`call → event.send, high load: p50 ${latency.high.p50ms} ms, p99 ${latency.high.p99ms} ms (${latency.high.calls} at once, ${latency.high.completionsPerSecond} completions/s)`);
+  for (const burst of [latency.high, latency.high3000]) {
+    console.log(`call → event.send, ${burst.calls} started together: p50 ${burst.p50ms} ms, p99 ${burst.p99ms} ms, ${burst.completionsPerSecond} completions/s, ${burst.commitsPerCall} PostgreSQL commits a call`);
+  }
   figures.callToEventSend = latency;
+}
+if (only.has('queueproc')) {
+  const byProcess = await eventSendLatencyByProcess();
+  for (const burst of [byProcess.high, byProcess.high3000]) {
+    console.log(`call → event.send, app as its own process, ${burst.calls} started together: p50 ${burst.p50ms} ms, p99 ${burst.p99ms} ms, ${burst.completionsPerSecond} completions/s, ${burst.commitsPerCall} PostgreSQL commits a call, ${burst.cpuMsPerCall} ms of the app's CPU a call`);
+  }
+  figures.callToEventSendByProcess = byProcess;
 }
 if (only.has('rate')) {
   const batched = await rateLimitedPortal(50, RATE_LIMITED_CALLS);
@@ -293,5 +458,5 @@ if (only.has('rss')) {
   console.log(`memory: one app process ${rss.rssBeforeMb} MB RSS before, ${rss.rssAfterMb} MB after acknowledging ${rss.calls} calls (${rss.non2xx} non-2xx)`);
   figures.memory = rss;
 }
-console.log(JSON.stringify({ ...figures, at: new Date().toISOString() }));
+console.log(JSON.stringify({ ...figures, workerSlots: WORKER_SLOTS, load: loadavg().map((n) => Math.round(n * 100) / 100), at: new Date().toISOString() }));
 process.exit(0);

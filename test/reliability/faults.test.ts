@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import type { WorkflowRuntime } from '@b24-automation/emulator';
-import { summarize } from './harness.ts';
+import { inDriverSlot, summarize } from './harness.ts';
 import { eventSends } from './summary.ts';
 
 const WORKFLOWS = 8;
@@ -56,7 +56,7 @@ describe('portal faults: every call ends answered or failed with its reason', ()
         if (scenario.tokens) await stack.control('POST', `/_emulator/portals/${member}/expire-tokens`);
         if (scenario.tokens === 'revoke') await stack.control('POST', `/_emulator/portals/${member}/revoke-refresh`);
         for (let i = 0; i < WORKFLOWS; i += 1) {
-          await stack.control('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', `DEAL_${1 + (i % 5)}`] });
+          await inDriverSlot(() => stack.control('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', `DEAL_${1 + (i % 5)}`] }));
         }
         const calls = () =>
           prisma.handlerCall.findMany({ where: { portal: { memberId: member } }, select: { eventToken: true, status: true, error: true, finishedAt: true, answeredAt: true } });

@@ -157,39 +157,7 @@ export async function hashTemplate(emulatorUrl: string, member: string, clientId
   return ((await response.json()) as { id: number }).id;
 }
 
-/**
- * The driver's own requests to the emulator wait for one of a few slots. Fired and forgotten at
- * the schedule's pace, they would each open a TLS connection of their own whenever the emulator
- * fell behind: a busy machine then saw hundreds of connects at once and 50 of them time out
- * (undici's 10 s connect timeout), workflows the test had scheduled but never started.
- */
-const DRIVER_REQUESTS_AT_ONCE = 32;
-let driverRequests = 0;
-const driverWaiting: Array<() => void> = [];
-
-async function inDriverSlot<T>(request: () => Promise<T>): Promise<T> {
-  if (driverRequests >= DRIVER_REQUESTS_AT_ONCE) await new Promise<void>((resolve) => driverWaiting.push(resolve));
-  else driverRequests += 1;
-  try {
-    return await request();
-  } finally {
-    const next = driverWaiting.shift();
-    if (next) next(); // the slot passes straight to the next request
-    else driverRequests -= 1;
-  }
-}
-
-export async function startWorkflow(emulatorUrl: string, member: string, templateId: number, deal = 1): Promise<string> {
-  return inDriverSlot(async () => {
-    const response = await fetch(`${emulatorUrl}/_emulator/portals/${member}/workflows`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ templateId, documentId: ['crm', 'CCrmDocumentDeal', `DEAL_${deal}`] }),
-    });
-    if (!response.ok) throw new Error(`start workflow: ${response.status} ${await response.text()}`);
-    return ((await response.json()) as { id: string }).id;
-  });
-}
+export { startWorkflow, inDriverSlot, eachInDriverSlot } from './driver.ts';
 
 /**
  * Waits (bounded) until the queue server has sent `calls` and the portal has taken an answer for

@@ -8,7 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEmulator, type Emulator } from '@b24-automation/emulator';
 import { freshDatabase, type FreshDatabase } from '../support/db.ts';
-import { SOAK, settle, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
+import { SOAK, eachInDriverSlot, settle, hashTemplate, installOn, startCluster, startWorkflow, summarize, type Cluster } from './harness.ts';
 
 const PORTALS = 200;
 
@@ -81,7 +81,7 @@ describe('three processes, 200 portals, thousands of calls', () => {
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
       if (!expired && i >= CALLS / 2) {
         // Every portal's access token dies at once, mid-stream.
-        await Promise.all(members.map((m) => fetch(`${emulatorUrl}/_emulator/portals/${m}/expire-tokens`, { method: 'POST' })));
+        await eachInDriverSlot(members.length, (i) => fetch(`${emulatorUrl}/_emulator/portals/${members[i]}/expire-tokens`, { method: 'POST' }));
         expired = true;
         expiredAt = Date.now();
       }
