@@ -5,7 +5,9 @@
 # same paths into an empty folder, runs the same `npm ci --omit=dev` and drives the result end to
 # end: keep each COPY to one path, written the same on both sides.
 
-FROM node:22-bookworm-slim AS build
+# Node 20, the version every test and CI run uses (pg-boss 12 declares >= 22.12 but runs on 20:
+# it only schedules the journal prune here); the image runs what the production install test proved.
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # The workspace's manifest too (the emulator, a devDependency the build compiles): npm ci links it
 COPY package.json package-lock.json ./
@@ -14,7 +16,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run generate && npm run build
 
-FROM node:22-bookworm-slim AS runtime
+FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package.json
