@@ -159,7 +159,7 @@ export async function createApp(settings: AppSettings, db: AppDatabase, logger: 
       await app.register(handlerRoute, { intake, store, catalog, logger });
       await app.register(registrationRoute, { auth: frameAuth, syncPortal });
       await app.register(statusRoute, { auth: frameAuth, clients, catalog });
-      await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma, boss });
+      await app.register(callsRoute, { auth: frameAuth, prisma: db.prisma });
       await app.register(journalRoute, { auth: frameAuth, prisma: db.prisma });
       await app.register(workflowsRoute, { auth: frameAuth, clients, prisma: db.prisma });
       await app.register(tasksRoute, { auth: frameAuth, clients });

@@ -5,9 +5,7 @@
  * count of calls and failures for the chart. Event tokens never leave the server.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { PgBoss } from 'pg-boss';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
-import { QUEUES, fromPrisma } from '../runtime/queue.ts';
 import type { FrameAuth } from './frame-auth.ts';
 
 const STATUSES = ['received', 'running', 'answered', 'failed', 'timed_out'] as const;
@@ -62,10 +60,9 @@ const PUBLIC_FIELDS = {
 export interface CallsRouteOptions {
   auth: FrameAuth;
   prisma: PrismaClient;
-  boss: PgBoss;
 }
 
-export const callsRoute: FastifyPluginAsync<CallsRouteOptions> = async (app, { auth, prisma, boss }) => {
+export const callsRoute: FastifyPluginAsync<CallsRouteOptions> = async (app, { auth, prisma }) => {
   app.get<{ Querystring: ListQuery }>('/api/calls', { schema: listSchema }, async (request, reply) => {
     const user = await auth.require(request, reply);
     if (!user) return reply;
@@ -107,15 +104,13 @@ export const callsRoute: FastifyPluginAsync<CallsRouteOptions> = async (app, { a
     const user = await auth.require(request, reply, { admin: true });
     if (!user) return reply;
     const id = BigInt(request.params.id);
-    const retried = await prisma.$transaction(async (tx) => {
-      const reset = await tx.handlerCall.updateMany({
-        where: { id, portalId: user.portal.id, status: { in: ['failed', 'timed_out'] } },
-        data: { status: 'received', error: null, returnValues: Prisma.DbNull, finishedAt: null, answeredAt: null },
-      });
-      if (reset.count === 0) return false;
-      await boss.send(QUEUES.calls, { callId: id.toString() }, { db: fromPrisma(tx) });
-      return true;
+    // The reset is the whole retry: a stored call that has not finished is due again in the run
+    // queue (src/runtime/call-queue.ts), here or in any other process.
+    const reset = await prisma.handlerCall.updateMany({
+      where: { id, portalId: user.portal.id, status: { in: ['failed', 'timed_out'] } },
+      data: { status: 'received', error: null, returnValues: Prisma.DbNull, finishedAt: null, answeredAt: null },
     });
+    const retried = reset.count > 0;
     if (!retried) {
       return reply.code(409).send({ error: 'NOT_RETRYABLE', error_description: 'only a failed or timed-out call of this portal can be retried' });
     }

@@ -6,19 +6,11 @@
  * complete, and the same again for the answer's flush job — and kept completions at 270–430/s.
  */
 import type { PGlite } from '@electric-sql/pglite';
-import { PgBoss, fromPglite, fromPrisma } from 'pg-boss';
+import { PgBoss, fromPglite } from 'pg-boss';
 import type { Logger } from 'pino';
 
 /** The schema pg-boss keeps its tables in. */
 const BOSS_SCHEMA = 'pgboss';
-
-export const QUEUES = {
-  /**
-   * No longer worked: the calls page's retry still sends a job here with its reset of the call,
-   * and the reset alone makes the call due again (call-queue.ts). Kept so that send succeeds.
-   */
-  calls: 'robot-calls',
-} as const;
 
 export interface QueueSettings {
   /** how often a transient failure is retried before the call is answered with an error */
@@ -36,9 +28,6 @@ export async function startQueue(db: { kind: 'postgres' | 'embedded'; connection
       : new PgBoss({ connectionString: db.connectionString!, schema: BOSS_SCHEMA, max: 2 });
   boss.on('error', (error: Error) => logger.error({ err: error }, 'job queue error'));
   await boss.start();
-  await boss.createQueue(QUEUES.calls, { retentionSeconds: 24 * 3600 });
   return boss;
 }
 
-/** A pg-boss `db` that runs inside a Prisma interactive transaction. */
-export { fromPrisma };
