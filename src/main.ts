@@ -7,7 +7,7 @@ import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { createLogger } from './logger.ts';
-import { buildServer } from './server.ts';
+import { buildServer, closeDraining } from './server.ts';
 
 let config: Config;
 try {
@@ -53,6 +53,6 @@ try {
 }
 stops.push(() => app.stop());
 const server = await buildServer({ logger, notReady: db.notReady, routes: app.routes });
-stops.push(() => server.close());
+stops.push(() => closeDraining(server));
 await server.listen({ port: config.port, host: config.host });
 logger.info({ url: config.appBaseUrl, database: db.kind }, `listening on ${config.host}:${config.port}, public URL ${config.appBaseUrl}`);

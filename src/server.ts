@@ -59,3 +59,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.routes) await deps.routes(app);
   return app;
 }
+
+/**
+ * Stops taking requests and waits for those in flight, then returns. Fastify closes the
+ * connections that are idle when close begins, but one whose request was still running becomes
+ * idle afterwards and stays open for the keep-alive timeout (72 s): the queue server keeps its
+ * connections alive, so a SIGTERM during a burst waited that long (measured: 8 s with an 8 s
+ * timeout, 0.25 s with the sweep below). Connections that go idle while closing are closed too.
+ */
+export async function closeDraining(app: FastifyInstance): Promise<void> {
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+  }
+}
