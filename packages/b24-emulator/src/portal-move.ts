@@ -9,6 +9,7 @@
  * function that gives a portal a listener of its own.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Portal } from './contract.ts';
 import type { EmulatorState } from './model.ts';
 
@@ -18,7 +19,7 @@ export interface PortalMoveOptions {
   listenFor(portal: Portal): Promise<void>;
 }
 
-export const portalMoves: FastifyPluginAsync<PortalMoveOptions> = async (app, { state, listenFor }) => {
+const portalMovesPlugin: FastifyPluginAsync<PortalMoveOptions> = async (app, { state, listenFor }) => {
   /** old host → member id of the portal that left it */
   const movedFrom = new Map<string, string>();
 
@@ -37,5 +38,6 @@ export const portalMoves: FastifyPluginAsync<PortalMoveOptions> = async (app, { 
     return reply.code(302).header('location', `${new URL(portal.clientEndpoint).origin}${request.url}`).send();
   });
 };
-// Not encapsulated: the hook applies to the routes of every plugin (what fastify-plugin marks).
-(portalMoves as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+/** Not encapsulated (fastify-plugin): its hook applies to the routes of every plugin. */
+export const portalMoves = fp(portalMovesPlugin, { name: 'portalMoves' });

@@ -8,8 +8,9 @@
  * Registered once on the root app (not encapsulated, so its hook sees the REST routes).
  */
 import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
 
-export const restCors: FastifyPluginAsync = async (app) => {
+const restCorsPlugin: FastifyPluginAsync = async (app) => {
   app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith('/rest/')) return;
     reply.header('access-control-allow-origin', '*');
@@ -22,4 +23,6 @@ export const restCors: FastifyPluginAsync = async (app) => {
       .send();
   });
 };
-(restCors as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+/** Not encapsulated (fastify-plugin): its hook applies to the routes of every plugin. */
+export const restCors = fp(restCorsPlugin, { name: 'restCors' });
