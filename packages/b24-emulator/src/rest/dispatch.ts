@@ -8,8 +8,8 @@ import qs from 'qs';
 import { isListPage, RestError, type CallContext, type MethodDefinition, type Portal } from '../contract.ts';
 import { portalIso } from '../dates.ts';
 import type { EmulatorState } from '../model.ts';
+import { OPERATING_WINDOW_MS, OperatingWindow } from './operating-time.ts';
 
-const WINDOW_MS = 10 * 60_000;
 
 interface Outcome {
   result: unknown;
@@ -26,24 +26,23 @@ export async function invoke(state: EmulatorState, call: CallContext, method: st
     throw new RestError('insufficient_scope', 'The request requires higher privileges than provided by the access token', 403);
   }
   const appKey = `${call.app?.application.clientId ?? 'webhook'}:${method}`;
-  const window = (call.portal.operating.get(appKey) ?? []).filter(([at]) => at > Date.now() - WINDOW_MS);
-  const used = window.reduce((sum, [, seconds]) => sum + seconds, 0);
-  if (used >= state.config.operatingLimitSec) {
+  let window = call.portal.operating.get(appKey);
+  if (!window) call.portal.operating.set(appKey, (window = new OperatingWindow()));
+  if (window.used() >= state.config.operatingLimitSec) {
     throw new RestError('OPERATION_TIME_LIMIT', `Method is blocked due to operation time limit.`, 429);
   }
   const started = performance.now();
   const answer = await definition.handler(call, params);
   const processing = (performance.now() - started) / 1000 + (state.operatingCost.get(method) ?? 0);
-  window.push([Date.now(), processing]);
-  call.portal.operating.set(appKey, window);
+  window.add(processing);
   return isListPage(answer) ? { result: answer.result, total: answer.total, next: answer.next, processing } : { result: answer, processing };
 }
 
 function timeBlock(started: number, processing: number, portal: Portal | undefined, appKey: string) {
   const finish = Date.now() / 1000;
-  const window = portal?.operating.get(appKey) ?? [];
-  const operating = window.reduce((sum, [, seconds]) => sum + seconds, 0);
-  const oldest = window[0]?.[0] ?? Date.now();
+  const window = portal?.operating.get(appKey);
+  const operating = window?.used() ?? 0;
+  const oldest = window?.oldest() ?? Date.now();
   return {
     start: started / 1000,
     finish,
@@ -51,7 +50,7 @@ function timeBlock(started: number, processing: number, portal: Portal | undefin
     processing,
     date_start: portal ? portalIso(started, portal) : new Date(started).toISOString(),
     date_finish: portal ? portalIso(Date.now(), portal) : new Date().toISOString(),
-    operating_reset_at: Math.floor((oldest + WINDOW_MS) / 1000),
+    operating_reset_at: Math.floor((oldest + OPERATING_WINDOW_MS) / 1000),
     operating,
   };
 }
