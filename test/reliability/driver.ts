@@ -46,3 +46,19 @@ export async function startWorkflow(emulatorUrl: string, member: string, templat
   const { id } = await inDriverSlot(() => control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', `DEAL_${deal}`] }));
   return id;
 }
+
+/** Workflows one control request starts at most (the emulator's `count`). */
+const STARTED_A_REQUEST = 500;
+
+/**
+ * Starts `count` workflows at once on one document: as few control requests as the emulator
+ * takes (`count` a request), each through the pool. Their ids, in start order.
+ */
+export async function startWorkflows(emulatorUrl: string, member: string, templateId: number, count: number, deal = 1): Promise<string[]> {
+  const control = emulatorControl(emulatorUrl);
+  const sizes = Array.from({ length: Math.ceil(count / STARTED_A_REQUEST) }, (_, i) => Math.min(STARTED_A_REQUEST, count - i * STARTED_A_REQUEST));
+  const chunks = await Promise.all(
+    sizes.map((size) => inDriverSlot(() => control<{ ids: string[] }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', `DEAL_${deal}`], count: size }))),
+  );
+  return chunks.flatMap((chunk) => chunk.ids);
+}

@@ -6,6 +6,8 @@
  * The emulator never imports app code, and the app never imports this: they meet over HTTP.
  */
 
+import type { OperatingWindow } from './rest/operating-time.ts';
+
 export type Lang = 'en' | 'ru' | 'de';
 export type LocalizedText = string | Partial<Record<Lang | string, string>>;
 
@@ -256,8 +258,8 @@ export interface Portal {
   webhooks: Map<string, { userId: number; scopes: string[] }>;
   workflows: WorkflowStore;
   bucket: LeakyBucket;
-  /** method → sliding window of [unix ms, seconds of server time] */
-  operating: Map<string, Array<[number, number]>>;
+  /** `clientId:method` → its operating time over the last ten minutes */
+  operating: Map<string, OperatingWindow>;
   requestCount: number;
   languageId: Lang;
   /** the portal's fixed UTC offset; dates in answers carry it (see dates.ts) */
@@ -301,7 +303,10 @@ export interface QueueDelivery {
   body: string;
   /** the same fields decoded (bracket keys kept flat: `auth[member_id]`) */
   fields: Array<[string, string]>;
-  sentAt: string;
+  /** when the workflow step handed the call to the queue server */
+  queuedAt: string;
+  /** when a connection to the handler took it; null while it waits for one, or when none came */
+  sentAt: string | null;
   status: number | null;
   error?: string;
   eventToken?: string;
@@ -358,6 +363,8 @@ export interface WorkflowEngine {
   }): Promise<WorkflowInstance>;
   /** Resolves when a workflow leaves `running` (or after timeoutMs). */
   waitFor(portal: Portal, workflowId: string, timeoutMs: number): Promise<WorkflowInstance>;
+  /** Closes the queue server's connections to handlers. */
+  close(): void;
 }
 
 /** The PROTOCOL a portal puts in its frame and install URLs: 1 = https, 0 = http. */

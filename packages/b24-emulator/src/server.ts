@@ -145,6 +145,7 @@ export async function buildEmulator(options: EmulatorOptions = {}): Promise<Emul
     async close() {
       await Promise.all(portalServers.map((s) => new Promise((resolve) => s.close(resolve))));
       portalServers.forEach((s) => s.closeAllConnections());
+      state.workflows.close();
       await app.close();
     },
   };

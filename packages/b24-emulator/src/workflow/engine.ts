@@ -17,7 +17,7 @@ import {
   type WorkflowEngine,
   type WorkflowInstance,
 } from '../contract.ts';
-import { callHandler } from './queue-server.ts';
+import { QueueServer } from './queue-server.ts';
 import { externalizeProperty, formatCultureDate, internalizeReturnValue } from './values.ts';
 
 const CONTAINERS = new Set(['SequentialWorkflowActivity', 'SequenceActivity', 'ParallelActivity', 'StateMachineWorkflowActivity']);
@@ -78,7 +78,15 @@ export class WorkflowRuntime implements WorkflowEngine {
   private readonly finished = new Map<string, Array<(instance: WorkflowInstance) => void>>();
   private nextTaskId = 1;
 
-  constructor(private readonly ctx: EmulatorContext) {}
+  private readonly queueServer: QueueServer;
+
+  constructor(private readonly ctx: EmulatorContext) {
+    this.queueServer = new QueueServer(ctx);
+  }
+
+  close(): void {
+    this.queueServer.close();
+  }
 
   async start(portal: Portal, params: { templateId: number; documentId: [string, string, string]; parameters?: Record<string, unknown>; startedBy: number }) {
     const template = portal.workflows.templates.get(params.templateId);
@@ -323,7 +331,7 @@ export class WorkflowRuntime implements WorkflowEngine {
             }
           })
         : null;
-    const delivered = await callHandler(this.ctx, portal, {
+    const delivered = await this.queueServer.deliver(portal, {
       registration,
       workflowId: instance.id,
       document: instance.documentId,

@@ -31,6 +31,9 @@ export function seedPortalWorkflows(portal: Portal): void {
 
 type Params = { memberId: string };
 
+/** workflows one control request may start */
+const MAX_STARTED_AT_ONCE = 10_000;
+
 /** Control and inspection routes of the workflow side, registered under /_emulator. */
 export const workflowControl: FastifyPluginAsync<{ ctx: EmulatorContext }> = async (app, { ctx }) => {
   const runtime = ctx.workflows as WorkflowRuntime;
@@ -77,17 +80,36 @@ export const workflowControl: FastifyPluginAsync<{ ctx: EmulatorContext }> = asy
     bpt: writeBpt({ TEMPLATE: sequentialTemplate(request.body?.steps ?? [], request.body?.title) }).toString('base64'),
   }));
 
-  app.post<{ Params: Params; Body: { templateId: number; documentId: [string, string, string]; parameters?: Record<string, unknown>; userId?: number } }>(
+  /**
+   * Starts a workflow, or `count` of them on the same document at once (what an automation rule
+   * does when many deals enter its stage together): `{ id }`, and `ids` in start order.
+   */
+  app.post<{ Params: Params; Body: { templateId: number; documentId: [string, string, string]; parameters?: Record<string, unknown>; userId?: number; count?: number } }>(
     '/portals/:memberId/workflows',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['templateId', 'documentId'],
+          properties: {
+            templateId: { type: 'integer' },
+            documentId: { type: 'array', items: { type: 'string' }, minItems: 3, maxItems: 3 },
+            parameters: { type: 'object' },
+            userId: { type: 'integer' },
+            count: { type: 'integer', minimum: 1, maximum: MAX_STARTED_AT_ONCE },
+          },
+        },
+      },
+    },
     async (request) => {
       const b = request.body;
-      const instance = await runtime.start(portalOf(request.params.memberId), {
-        templateId: Number(b.templateId),
-        documentId: b.documentId,
-        parameters: b.parameters,
-        startedBy: b.userId ?? 1,
-      });
-      return { id: instance.id };
+      const portal = portalOf(request.params.memberId);
+      const ids: string[] = [];
+      for (let i = 0; i < (b.count ?? 1); i += 1) {
+        const instance = await runtime.start(portal, { templateId: b.templateId, documentId: b.documentId, parameters: b.parameters, startedBy: b.userId ?? 1 });
+        ids.push(instance.id);
+      }
+      return { id: ids[0], ids };
     },
   );
 
