@@ -79,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       drainPerSec: number(env, 'PORTAL_RATE_PER_SEC', 2, 0.1, 1000),
       capacity: number(env, 'PORTAL_RATE_BURST', 40, 1, 10_000),
     },
-    workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 8, 0, 256),
+    workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 64, 0, 256),
     answerBatchSize: integer(env, 'ANSWER_BATCH_SIZE', 50, 1, 50),
     // The Market asks for at least 3 days of REST requests and answers.
     restLogRetentionDays: integer(env, 'REST_LOG_RETENTION_DAYS', 3, 3, 365),

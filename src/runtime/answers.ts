@@ -21,6 +21,12 @@ import { metrics } from '../metrics/metrics.ts';
 export type AnswerMethod = 'bizproc.event.send' | 'bizproc.activity.log';
 
 const MAX_ATTEMPTS = 12;
+/**
+ * Batches one portal's flush has out at once. Two: the next batch is claimed and sent while the
+ * portal works on the one before (300 answers at once: six round trips one after another
+ * otherwise); the portal's budget still paces them (rate-budget.ts).
+ */
+const BATCHES_IN_FLIGHT = 2;
 /** whenRoom took this long: it waited for the portal's budget (rate-budget.ts waits 10 ms at least) */
 const WAITED_MS = 10;
 
@@ -60,6 +66,8 @@ const CLAIM_DUE = `
   WITH due AS (
     SELECT id, in_flight_at FROM pending_answers
     WHERE portal_id = $1 AND not_before <= ${UTC_NOW} AND id <> ALL($3::bigint[])
+      -- a call's answers keep their order: none goes out beside an earlier one of its call still out
+      AND NOT EXISTS (SELECT 1 FROM pending_answers o WHERE o.id = ANY($3::bigint[]) AND o.call_id = pending_answers.call_id)
     ORDER BY id LIMIT $2
   ), marked AS (
     UPDATE pending_answers a SET in_flight_at = ${UTC_NOW} FROM due WHERE a.id = due.id
@@ -145,17 +153,45 @@ export class AnswerSender {
 
   /**
    * Sends every due answer of a portal whose lease this process holds, up to batchSize (≤ 50)
-   * a batch, until none is left or the portal pushes back; the lease is let go at the end.
+   * a batch and BATCHES_IN_FLIGHT batches out at once, until none is left or the portal pushes
+   * back; the lease is let go at the end. A batch is claimed while the one before it is out, so
+   * a burst's answers are not paced by one round trip after another.
    */
   async flush(portalId: number): Promise<void> {
     const log = this.deps.logger.child({ portalId });
     const renew = setInterval(() => {
       this.deps.sql.run('renew-answer-lease', RENEW_LEASE, [portalId, this.deps.leaseSeconds]).catch(() => undefined);
     }, (this.deps.leaseSeconds * 1000) / 2);
+    /** batches out, each with the ids of its answers; settles true when the portal took it */
+    const out = new Map<Promise<boolean>, bigint[]>();
+    let pushedBack = false;
+    const sendOut = (due: DueAnswer[]) => {
+      const sent: Promise<boolean> = this.send(portalId, due, log).finally(() => out.delete(sent));
+      out.set(sent, due.map((a) => a.id));
+      void sent.then(
+        (ok) => (pushedBack ||= !ok),
+        (error: unknown) => {
+          // the outcomes were not recorded: the answers stay in flight and go out again at the next flush
+          log.warn({ err: error, answers: due.length }, 'answer outcomes not recorded; sent again at the next flush');
+          pushedBack = true;
+        },
+      );
+    };
     try {
       for (;;) {
-        let due = await this.claimDue(portalId, this.deps.batchSize, [], true);
-        if (due.length === 0) return;
+        if (pushedBack) {
+          await Promise.allSettled(out.keys());
+          await this.release(portalId);
+          return;
+        }
+        const outIds = [...out.values()].flat();
+        // with nothing out and nothing due, the lease is let go by the same statement
+        let due = await this.claimDue(portalId, this.deps.batchSize, outIds, out.size === 0);
+        if (due.length === 0) {
+          if (out.size === 0) return;
+          await Promise.race(out.keys()).catch(() => undefined);
+          continue;
+        }
         if (due.length < this.deps.batchSize && this.deps.budget) {
           // A partial batch waits for the portal's budget to have room, and fills up meanwhile: a
           // busy portal's requests then each carry a full batch instead of a few answers. With
@@ -163,15 +199,13 @@ export class AnswerSender {
           const asked = performance.now();
           await this.deps.budget.whenRoom(portalId);
           if (performance.now() - asked >= WAITED_MS) {
-            due = due.concat(await this.claimDue(portalId, this.deps.batchSize - due.length, due.map((a) => a.id), false));
+            due = due.concat(await this.claimDue(portalId, this.deps.batchSize - due.length, outIds.concat(due.map((a) => a.id)), false));
           }
         }
         const resent = due.filter((a) => a.resent).length;
         if (resent > 0) log.info({ answers: resent }, 'sending again answers whose earlier send has an unknown outcome');
-        if (!(await this.send(portalId, due, log))) {
-          await this.release(portalId);
-          return;
-        }
+        sendOut(due);
+        if (out.size >= BATCHES_IN_FLIGHT) await Promise.race(out.keys()).catch(() => undefined);
       }
     } finally {
       clearInterval(renew);

@@ -64,7 +64,7 @@ function claimCtes(p: { max: string; perPortal: string; scan: string; lease: str
   return `
   running AS (
     SELECT portal_id, count(*) AS n FROM handler_calls
-    WHERE finished_at IS NULL AND lease_until > now() ${p.finishing ? `AND id NOT IN (SELECT id FROM ${p.finishing})` : ''}
+    WHERE finished_at IS NULL AND lease_until IS NOT NULL AND lease_until > now() ${p.finishing ? `AND id NOT IN (SELECT id FROM ${p.finishing})` : ''}
     GROUP BY portal_id
   ), candidate AS (
     SELECT id, portal_id FROM handler_calls

@@ -22,9 +22,14 @@ export function inheritedEnv(): Record<string, string | undefined> {
 /** What `npm start` runs: the server as `npm run build` compiled it (global-setup.ts builds it). */
 export const APP_ENTRY = 'dist/src/main.js';
 
-/** Runs the app as `npm start` does; a variable given as undefined in `env` is left unset. */
+/**
+ * Runs the app as `npm start` does; a variable given as undefined in `env` is left unset.
+ * APP_NODE_ARGS (space-separated) goes to node before the entry: flags NODE_OPTIONS refuses, such
+ * as `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the app under a bench.
+ */
 export function spawnApp(env: Record<string, string | undefined>): Spawned {
-  return spawnNode([APP_ENTRY], env);
+  const nodeArgs = process.env.APP_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return spawnNode([...nodeArgs, APP_ENTRY], env);
 }
 
 /** Runs a TypeScript entry point (a CLI, a script, a test's helper) through tsx, the workspace's packages as sources (tsconfig's customConditions). */
