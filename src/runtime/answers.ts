@@ -51,7 +51,9 @@ const CLAIM_PORTALS = `
     SELECT p.id FROM portals p JOIN due ON due.portal_id = p.id
     WHERE p.answer_lease_until IS NULL OR p.answer_lease_until <= now()
     LIMIT $1
-    FOR UPDATE OF p SKIP LOCKED
+    -- NO KEY UPDATE: the KEY SHARE locks that inserts of the portal's calls and answers take
+    -- (their foreign keys) do not make a busy portal look taken
+    FOR NO KEY UPDATE OF p SKIP LOCKED
   )
   UPDATE portals p SET answer_lease_until = now() + $2 * interval '1 second' FROM free WHERE p.id = free.id
   RETURNING p.id`;
@@ -185,11 +187,14 @@ export class AnswerSender {
           return;
         }
         const outIds = [...out.values()].flat();
-        // with nothing out and nothing due, the lease is let go by the same statement
-        let due = await this.claimDue(portalId, this.deps.batchSize, outIds, out.size === 0);
+        // With nothing out, a claim that finds nothing due lets the lease go in the same
+        // statement. Decided before the claim: a batch that comes back while it runs leaves
+        // nothing out after it, but that claim kept the lease, and the flush must go on to let it go.
+        const lastLook = out.size === 0;
+        let due = await this.claimDue(portalId, this.deps.batchSize, outIds, lastLook);
         if (due.length === 0) {
-          if (out.size === 0) return;
-          await Promise.race(out.keys()).catch(() => undefined);
+          if (lastLook) return;
+          if (out.size > 0) await Promise.race(out.keys()).catch(() => undefined);
           continue;
         }
         if (due.length < this.deps.batchSize && this.deps.budget) {

@@ -72,7 +72,7 @@ function claimCtes(p: { max: string; perPortal: string; scan: string; lease: str
       AND portal_id NOT IN (SELECT portal_id FROM running WHERE n >= ${p.perPortal})
     ORDER BY id
     LIMIT ${p.scan}
-    FOR UPDATE SKIP LOCKED
+    FOR NO KEY UPDATE SKIP LOCKED
   ), chosen AS (
     SELECT c.id FROM (SELECT id, portal_id, row_number() OVER (PARTITION BY portal_id ORDER BY id) AS rank FROM candidate) c
     LEFT JOIN running r ON r.portal_id = c.portal_id
