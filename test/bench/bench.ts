@@ -5,7 +5,8 @@
  *     with the app and the empty route each a process of its own;
  *  2. time from the queue server's call to bizproc.event.send, at low and at high load, with the
  *     app as its own process: completions a second, the PostgreSQL commits and the CPU (the
- *     app's, the emulator's, the machine's) a completed call costs, and where its time went;
+ *     app's, the emulator's, the machine's) a completed call costs, and where its time went; and
+ *     the run queue alone, draining a backlog of stored calls;
  *  3. completions per second for one rate-limited portal (2 requests/s), with and without
  *     answer batching;
  *  4. fairness beside a hanging portal, and one process's memory.
@@ -36,6 +37,8 @@ const HIGH_LOAD = Number(process.env.BENCH_HIGH_LOAD ?? 300);
 const HIGHER_LOAD = Number(process.env.BENCH_HIGHER_LOAD ?? 3000);
 /** a burst run before the measured ones, unmeasured: a fresh process's JIT and connections are not the queue's pace */
 const WARM_UP_CALLS = 600;
+/** calls stored before a queue-only process starts and drains them (queueDrain) */
+const DRAIN_CALLS = Number(process.env.BENCH_DRAIN_CALLS ?? 3000);
 const RATE_LIMITED_CALLS = Number(process.env.BENCH_RATE_LIMITED_CALLS ?? 2000);
 const UNBATCHED_CALLS = Number(process.env.BENCH_UNBATCHED_CALLS ?? 100);
 /**
@@ -414,6 +417,65 @@ async function eventSendLatency() {
   }
 }
 
+/**
+ * The run queue alone: DRAIN_CALLS calls stored by a process that only acknowledges
+ * (WORKER_CONCURRENCY=0), then a process that only runs the queue (WORKER_SLOTS slots, outside the
+ * balancer) starts and drains them — claims, runs, finishes, answers in batches. Completions a
+ * second from its first claim to the last answer a workflow took: the queue's own pace, without
+ * the emulator's delivery sharing the two cores (a backlog after an outage, or a deploy).
+ */
+async function queueDrain() {
+  const emulator = await buildEmulator({ portals: 1, rateLimit: { drainPerSec: 50, maxBurst: 500 } });
+  const emulatorUrl = await emulator.listen();
+  const database = await freshDatabase();
+  const cluster = await startCluster({
+    emulator,
+    emulatorUrl,
+    databaseUrl: database.url,
+    processes: 1,
+    env: { WORKER_CONCURRENCY: '0', PORTAL_RATE_PER_SEC: '50', PORTAL_RATE_BURST: '400' },
+  });
+  try {
+    const member = [...emulator.state.portals.keys()][0]!;
+    await installOn(emulator, cluster.clientId, [member]);
+    const templateId = await hashTemplate(emulatorUrl, member, cluster.clientId);
+    const portal = emulator.state.portals.get(member)!;
+    const ids = await startWorkflows(emulatorUrl, member, templateId, DRAIN_CALLS);
+    const wanted = new Set(ids);
+    const acknowledged = () => emulator.state.deliveries.filter((d) => wanted.has(d.workflowId ?? '') && d.status === 200).length;
+    await waitFor(async () => acknowledged() === DRAIN_CALLS, 120_000, `${DRAIN_CALLS} calls stored`);
+    const prisma = database.db.prisma;
+    const commitsBefore = await commitCount(prisma);
+    const machineBefore = machineCpuMs();
+    const worker = await cluster.startExtra({ WORKER_CONCURRENCY: String(WORKER_SLOTS) });
+    await waitFor(async () => ids.every((id) => portal.workflows.instances.get(id)?.status === 'completed'), 300_000, 'the backlog drained');
+    const machineCpuMsPerCall = round((machineCpuMs() - machineBefore) / DRAIN_CALLS);
+    const workerCpuMs = ((): number => {
+      const fields = readFileSync(`/proc/${worker.run.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) / USER_HZ) * 1000;
+    })();
+    const commits = (await commitCount(prisma)) - commitsBefore;
+    const [first] = await prisma.$queryRawUnsafe<Array<{ ms: number }>>(
+      `SELECT extract(epoch FROM min(started_at))::float8 * 1000 AS ms FROM handler_calls WHERE workflow_id = ANY($1::text[])`,
+      ids,
+    );
+    const lastAnswer = Math.max(...ids.map((id) => new Date(portal.workflows.instances.get(id)!.modified).getTime()));
+    return {
+      calls: DRAIN_CALLS,
+      completionsPerSecond: Math.round(DRAIN_CALLS / (Math.max(1, lastAnswer - first!.ms) / 1000)),
+      seconds: round((lastAnswer - first!.ms) / 1000),
+      commitsPerCall: ratio(commits, DRAIN_CALLS),
+      // the queue process's whole life (its start included) and every process's on the machine
+      cpuMsPerCall: round(workerCpuMs / DRAIN_CALLS),
+      machineCpuMsPerCall,
+    };
+  } finally {
+    await cluster.stop();
+    await emulator.close();
+    await database.drop();
+  }
+}
+
 /** Clock ticks a second in which /proc counts CPU time (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
 
@@ -460,7 +522,9 @@ if (only.has('latency')) {
   for (const burst of [latency.high, latency.high3000]) {
     console.log(`call → event.send, app as its own process, ${burst.calls} started together: p50 ${burst.p50ms} ms, p99 ${burst.p99ms} ms, ${burst.completionsPerSecond} completions/s, ${burst.commitsPerCall} PostgreSQL commits a call; CPU a call: the app ${burst.cpuMsPerCall} ms, the emulator and driver ${burst.benchCpuMsPerCall} ms, the machine ${burst.machineCpuMsPerCall} ms`);
   }
-  figures.callToEventSend = latency;
+  const drain = await queueDrain();
+  console.log(`the run queue alone: ${drain.calls} stored calls drained by a process that only runs the queue at ${drain.completionsPerSecond} completions/s (${drain.seconds} s), ${drain.commitsPerCall} PostgreSQL commits a call; CPU a call: that process ${drain.cpuMsPerCall} ms (its start included), the machine ${drain.machineCpuMsPerCall} ms`);
+  figures.callToEventSend = { ...latency, queueDrain: drain };
 }
 if (only.has('rate')) {
   const batched = await rateLimitedPortal(50, RATE_LIMITED_CALLS);

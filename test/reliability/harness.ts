@@ -65,6 +65,8 @@ export interface Cluster {
   instances: Instance[];
   /** kill -9 one instance and start it again once it is gone (the balancer skips it meanwhile) */
   killAndRestart(index: number, downMs?: number): Promise<void>;
+  /** One more process on the same database and settings, with `env` on top, outside the balancer (no calls come to it): a process that only runs the queue. */
+  startExtra(env: Record<string, string>): Promise<Instance>;
   stop(): Promise<void>;
 }
 
@@ -76,7 +78,8 @@ export async function startCluster(options: {
   env?: Record<string, string>;
 }): Promise<Cluster> {
   const ports = await Promise.all(Array.from({ length: options.processes }, () => freePort()));
-  const balancer = await startBalancer(ports);
+  // a copy: processes started later (startExtra) stay outside the balancer
+  const balancer = await startBalancer([...ports]);
   const appUrl = `http://127.0.0.1:${balancer.port}`;
   const clientId = `local.${randomBytes(5).toString('hex')}.reliability`;
   const clientSecret = randomBytes(16).toString('hex');
@@ -94,14 +97,15 @@ export async function startCluster(options: {
   });
   const sharedKey = randomBytes(32).toString('hex');
   const instances: Instance[] = [];
-  const start = async (index: number) => {
-    const port = ports[index]!;
-    const run = spawnApp(env(port));
+  const start = async (index: number, extraEnv: Record<string, string> = {}) => {
+    const port = ports[index] ?? (ports[index] = await freePort());
+    const run = spawnApp({ ...env(port), ...extraEnv });
     instances[index] = { index, port, run };
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 90_000, `instance ${index} ready`).catch((error) => {
       console.log(run.stdout().slice(-2000), run.stderr().slice(-2000));
       throw error;
     });
+    return instances[index]!;
   };
   // The first one applies the migrations; the others start on a migrated database.
   await start(0);
@@ -112,6 +116,7 @@ export async function startCluster(options: {
     appUrl,
     clientId,
     instances,
+    startExtra: (extraEnv) => start(instances.length, extraEnv),
     async killAndRestart(index, downMs = 500) {
       const instance = instances[index]!;
       instance.run.child.kill('SIGKILL');
