@@ -146,7 +146,7 @@ export class CallQueue {
     private readonly settings: CallQueueSettings,
   ) {
     // One finish statement in flight at a time: the finishes that end meanwhile all go in the
-    // next one (300 workflows at once, 8 slots: one statement per call with three in flight).
+    // next one (300 workflows at once, 8 slots: one statement per call with three in flight, before).
     this.finishes = groupCommit({ concurrency: 1, maxBatch: MAX_BATCH, run: (batch) => this.finishBatch(batch) });
   }
 
