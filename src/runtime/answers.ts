@@ -81,7 +81,8 @@ const CLAIM_DUE = `
   )
   SELECT * FROM marked ORDER BY id`;
 
-const RENEW_LEASE = `UPDATE portals SET answer_lease_until = now() + $2 * interval '1 second' WHERE id = $1`;
+/** Extends a lease still held: a renewal that lands after the flush let the lease go does not take it again. */
+const RENEW_LEASE = `UPDATE portals SET answer_lease_until = now() + $2 * interval '1 second' WHERE id = $1 AND answer_lease_until IS NOT NULL`;
 
 /**
  * A batch's outcomes, every answer of it in one statement: delivered or refused for good
