@@ -10,7 +10,6 @@ import { portalIso } from '../dates.ts';
 import type { EmulatorState } from '../model.ts';
 import { OPERATING_WINDOW_MS, OperatingWindow } from './operating-time.ts';
 
-
 interface Outcome {
   result: unknown;
   total?: number;

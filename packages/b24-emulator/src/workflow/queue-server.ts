@@ -70,6 +70,9 @@ export function handlerFields(ctx: EmulatorContext, portal: Portal, call: Handle
  */
 export const QUEUE_SERVER_CONNECTIONS = 64;
 
+/** what fetch (undici's keepAliveTimeout) kept an idle connection, which the queue server used before */
+const IDLE_CONNECTION_MS = 4_000;
+
 /**
  * The queue server's HTTP client: keep-alive connections, `connections` of them a host at most,
  * further calls waiting for a free one. node:http rather than fetch: fetch's WHATWG streams cost
@@ -80,7 +83,10 @@ export class QueueServer {
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
 
   constructor(private readonly ctx: EmulatorContext, connections = QUEUE_SERVER_CONNECTIONS) {
-    const options = { keepAlive: true, maxSockets: connections, scheduling: 'fifo' as const };
+    // An idle connection is closed after IDLE_CONNECTION_MS, well before a handler's server closes
+    // it (Fastify's keep-alive is 72 s): a call is never written to a socket the other side is
+    // closing that very moment, which would lose it (no retries). A call in flight has its own 30 s.
+    const options = { keepAlive: true, maxSockets: connections, scheduling: 'fifo' as const, timeout: IDLE_CONNECTION_MS };
     this.agents = { http: new HttpAgent(options), https: new HttpsAgent(options) };
   }
 
