@@ -64,7 +64,7 @@ function claimCtes(p: { max: string; perPortal: string; scan: string; lease: str
   return `
   running AS (
     SELECT portal_id, count(*) AS n FROM handler_calls
-    WHERE finished_at IS NULL AND lease_until IS NOT NULL AND lease_until > now() ${p.finishing ? `AND id NOT IN (SELECT id FROM ${p.finishing})` : ''}
+    WHERE finished_at IS NULL AND lease_until > now() ${p.finishing ? `AND id NOT IN (SELECT id FROM ${p.finishing})` : ''}
     GROUP BY portal_id
   ), candidate AS (
     SELECT id, portal_id FROM handler_calls
@@ -146,7 +146,7 @@ export class CallQueue {
     private readonly settings: CallQueueSettings,
   ) {
     // One finish statement in flight at a time: the finishes that end meanwhile all go in the
-    // next one (300 workflows at once, 8 slots: one statement per call with three in flight, before).
+    // next one (measured with 300 workflows at once and 8 slots: one statement per call with three in flight).
     this.finishes = groupCommit({ concurrency: 1, maxBatch: MAX_BATCH, run: (batch) => this.finishBatch(batch) });
   }
 

@@ -21,9 +21,9 @@ import { freePort, waitFor } from '../support/process.ts';
 import { autocannon } from './autocannon.ts';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { buildEmulator, runTrustingEmulatorCa } from '@b24-automation/emulator';
-import { freshDatabase } from '../support/db.ts';
-import { hashTemplate, installOn, startCluster } from '../reliability/harness.ts';
+import { buildEmulator, runTrustingEmulatorCa, type Emulator } from '@b24-automation/emulator';
+import { freshDatabase, type FreshDatabase } from '../support/db.ts';
+import { hashTemplate, installOn, startCluster, type Cluster } from '../reliability/harness.ts';
 import { eachInDriverSlot, startWorkflows } from '../reliability/driver.ts';
 import { spawnTs } from '../support/process.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
@@ -215,6 +215,9 @@ interface BurstTarget {
   cpuMs: () => number;
 }
 
+/** Clock ticks a second in which /proc counts CPU time (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
 /** CPU time every process on the machine has used so far (busy jiffies of /proc/stat), in ms. */
 function machineCpuMs(): number {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
@@ -339,38 +342,70 @@ async function fairness() {
   }
 }
 
+/** CPU time a process of this machine has used so far (utime + stime from /proc), in ms. */
+function processCpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / USER_HZ) * 1000;
+}
+
+interface AppRig {
+  emulator: Emulator;
+  emulatorUrl: string;
+  database: FreshDatabase;
+  cluster: Cluster;
+  /** the one portal, the app installed on it */
+  member: string;
+}
+
+/**
+ * One portal on the emulator (in this process), a fresh database, and the app as its own process
+ * (`npm start`'s build, `env` on top) installed on the portal; all of it gone once `use` ends.
+ */
+async function withAppProcess<T>(options: { env: Record<string, string>; rateLimit?: { drainPerSec: number; maxBurst: number } }, use: (rig: AppRig) => Promise<T>): Promise<T> {
+  const emulator = await buildEmulator({ portals: 1, rateLimit: options.rateLimit });
+  const emulatorUrl = await emulator.listen();
+  const database = await freshDatabase();
+  const cluster = await startCluster({ emulator, emulatorUrl, databaseUrl: database.url, processes: 1, env: options.env });
+  try {
+    const member = [...emulator.state.portals.keys()][0]!;
+    await installOn(emulator, cluster.clientId, [member]);
+    return await use({ emulator, emulatorUrl, database, cluster, member });
+  } finally {
+    await cluster.stop();
+    await emulator.close();
+    await database.drop();
+  }
+}
+
+/** The portal's budget where robots' answers are the traffic: not what the section measures. */
+const ROOMY_PORTAL = { drainPerSec: 50, maxBurst: 500 };
+const ROOMY_BUDGET = { PORTAL_RATE_PER_SEC: '50', PORTAL_RATE_BURST: '400' };
+
 /**
  * The acknowledgement with the app as its own process (`npm start`'s build, no workers), beside
  * the empty route as a process of its own (empty-route.ts), both driven the same way.
  */
 async function acknowledgementByProcess() {
-  const emulator = await buildEmulator({ portals: 1 });
-  const emulatorUrl = await emulator.listen();
-  const database = await freshDatabase();
-  const cluster = await startCluster({ emulator, emulatorUrl, databaseUrl: database.url, processes: 1, env: { WORKER_CONCURRENCY: '0' } });
-  const emptyPort = await freePort();
-  const empty = spawnTs('test/bench/empty-route.ts', { PORT: String(emptyPort), LOG_LEVEL: 'warn' });
-  try {
-    const member = [...emulator.state.portals.keys()][0]!;
-    await installOn(emulator, cluster.clientId, [member]);
-    const applicationToken = emulator.state.portals.get(member)!.apps.get(cluster.clientId)!.applicationToken;
-    const body = callBody(member, applicationToken);
-    await waitFor(async () => empty.stdout().includes('listening'), 30_000, 'the empty route listening');
-    const handlerUrl = `http://127.0.0.1:${cluster.instances[0]!.port}/handlers/hash_value`;
-    const emptyUrl = `http://127.0.0.1:${emptyPort}/empty`;
-    const run = (url: string, durationSeconds = ACK_SECONDS) => autocannon({ url, body, connections: ACK_CONNECTIONS, durationSeconds });
-    await run(emptyUrl, 2);
-    await run(handlerUrl, 2);
-    const emptyFigures = await run(emptyUrl);
-    const handlerFigures = await run(handlerUrl);
-    return { handler: handlerFigures, empty: emptyFigures, ratio: ratio(handlerFigures.perSecond, emptyFigures.perSecond) };
-  } finally {
-    empty.child.kill('SIGTERM');
-    await empty.exited;
-    await cluster.stop();
-    await emulator.close();
-    await database.drop();
-  }
+  return withAppProcess({ env: { WORKER_CONCURRENCY: '0' } }, async ({ emulator, cluster, member }) => {
+    const emptyPort = await freePort();
+    const empty = spawnTs('test/bench/empty-route.ts', { PORT: String(emptyPort), LOG_LEVEL: 'warn' });
+    try {
+      const applicationToken = emulator.state.portals.get(member)!.apps.get(cluster.clientId)!.applicationToken;
+      const body = callBody(member, applicationToken);
+      await waitFor(async () => empty.stdout().includes('listening'), 30_000, 'the empty route listening');
+      const handlerUrl = `http://127.0.0.1:${cluster.instances[0]!.port}/handlers/hash_value`;
+      const emptyUrl = `http://127.0.0.1:${emptyPort}/empty`;
+      const run = (url: string, durationSeconds = ACK_SECONDS) => autocannon({ url, body, connections: ACK_CONNECTIONS, durationSeconds });
+      await run(emptyUrl, 2);
+      await run(handlerUrl, 2);
+      const emptyFigures = await run(emptyUrl);
+      const handlerFigures = await run(handlerUrl);
+      return { handler: handlerFigures, empty: emptyFigures, ratio: ratio(handlerFigures.perSecond, emptyFigures.perSecond) };
+    } finally {
+      empty.child.kill('SIGTERM');
+      await empty.exited;
+    }
+  });
 }
 
 /**
@@ -379,19 +414,7 @@ async function acknowledgementByProcess() {
  * its own (from /proc). Twenty calls one at a time, an unmeasured warm-up burst, then the bursts.
  */
 async function eventSendLatency() {
-  const emulator = await buildEmulator({ portals: 1, rateLimit: { drainPerSec: 50, maxBurst: 500 } });
-  const emulatorUrl = await emulator.listen();
-  const database = await freshDatabase();
-  const cluster = await startCluster({
-    emulator,
-    emulatorUrl,
-    databaseUrl: database.url,
-    processes: 1,
-    env: { WORKER_CONCURRENCY: String(WORKER_SLOTS), PORTAL_RATE_PER_SEC: '50', PORTAL_RATE_BURST: '400' },
-  });
-  try {
-    const member = [...emulator.state.portals.keys()][0]!;
-    await installOn(emulator, cluster.clientId, [member]);
+  return withAppProcess({ env: { WORKER_CONCURRENCY: String(WORKER_SLOTS), ...ROOMY_BUDGET }, rateLimit: ROOMY_PORTAL }, async ({ emulator, emulatorUrl, database, cluster, member }) => {
     const templateId = await hashTemplate(emulatorUrl, member, cluster.clientId);
     const portal = emulator.state.portals.get(member)!;
     const low: string[] = [];
@@ -402,20 +425,12 @@ async function eventSendLatency() {
     }
     const lowMs = callToAnswer({ emulator }, member, low).sort((a, b) => a - b);
     const pid = cluster.instances[0]!.run.child.pid!;
-    const cpuMs = () => {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) / USER_HZ) * 1000; // utime + stime
-    };
-    const on: BurstTarget = { emulator, emulatorUrl, member, templateId, prisma: database.db.prisma, cpuMs };
+    const on: BurstTarget = { emulator, emulatorUrl, member, templateId, prisma: database.db.prisma, cpuMs: () => processCpuMsOf(pid) };
     await burstOf(on, WARM_UP_CALLS); // JIT, connections, prepared statements: not measured
     const high = await burstOf(on, HIGH_LOAD);
     const high3000 = await burstOf(on, HIGHER_LOAD);
     return { low: { calls: low.length, p50ms: percentile(lowMs, 50), p99ms: percentile(lowMs, 99) }, high, high3000 };
-  } finally {
-    await cluster.stop();
-    await emulator.close();
-    await database.drop();
-  }
+  });
 }
 
 /**
@@ -426,19 +441,7 @@ async function eventSendLatency() {
  * the emulator's delivery sharing the two cores (a backlog after an outage, or a deploy).
  */
 async function queueDrain() {
-  const emulator = await buildEmulator({ portals: 1, rateLimit: { drainPerSec: 50, maxBurst: 500 } });
-  const emulatorUrl = await emulator.listen();
-  const database = await freshDatabase();
-  const cluster = await startCluster({
-    emulator,
-    emulatorUrl,
-    databaseUrl: database.url,
-    processes: 1,
-    env: { WORKER_CONCURRENCY: '0', PORTAL_RATE_PER_SEC: '50', PORTAL_RATE_BURST: '400' },
-  });
-  try {
-    const member = [...emulator.state.portals.keys()][0]!;
-    await installOn(emulator, cluster.clientId, [member]);
+  return withAppProcess({ env: { WORKER_CONCURRENCY: '0', ...ROOMY_BUDGET }, rateLimit: ROOMY_PORTAL }, async ({ emulator, emulatorUrl, database, cluster, member }) => {
     const templateId = await hashTemplate(emulatorUrl, member, cluster.clientId);
     const portal = emulator.state.portals.get(member)!;
     const ids = await startWorkflows(emulatorUrl, member, templateId, DRAIN_CALLS);
@@ -451,10 +454,7 @@ async function queueDrain() {
     const worker = await cluster.startExtra({ WORKER_CONCURRENCY: String(WORKER_SLOTS) });
     await waitFor(async () => ids.every((id) => portal.workflows.instances.get(id)?.status === 'completed'), 300_000, 'the backlog drained');
     const machineCpuMsPerCall = round((machineCpuMs() - machineBefore) / DRAIN_CALLS);
-    const workerCpuMs = ((): number => {
-      const fields = readFileSync(`/proc/${worker.run.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) / USER_HZ) * 1000;
-    })();
+    const workerCpuMs = processCpuMsOf(worker.run.child.pid!);
     const commits = (await commitCount(prisma)) - commitsBefore;
     const [first] = await prisma.$queryRawUnsafe<Array<{ ms: number }>>(
       `SELECT extract(epoch FROM min(started_at))::float8 * 1000 AS ms FROM handler_calls WHERE workflow_id = ANY($1::text[])`,
@@ -470,36 +470,19 @@ async function queueDrain() {
       cpuMsPerCall: round(workerCpuMs / DRAIN_CALLS),
       machineCpuMsPerCall,
     };
-  } finally {
-    await cluster.stop();
-    await emulator.close();
-    await database.drop();
-  }
+  });
 }
-
-/** Clock ticks a second in which /proc counts CPU time (USER_HZ, 100 on Linux). */
-const USER_HZ = 100;
 
 /** Resident memory of one app process (its own process, as `npm start` runs it: dist/src/main.js) after acknowledging RSS_CALLS calls. */
 async function memory() {
-  const emulator = await buildEmulator({ portals: 1 });
-  const emulatorUrl = await emulator.listen();
-  const database = await freshDatabase();
-  const cluster = await startCluster({ emulator, emulatorUrl, databaseUrl: database.url, processes: 1, env: { WORKER_CONCURRENCY: '0' } });
-  try {
-    const member = [...emulator.state.portals.keys()][0]!;
-    await installOn(emulator, cluster.clientId, [member]);
+  return withAppProcess({ env: { WORKER_CONCURRENCY: '0' } }, async ({ emulator, cluster, member }) => {
     const applicationToken = emulator.state.portals.get(member)!.apps.get(cluster.clientId)!.applicationToken;
     const instance = cluster.instances[0]!;
     const rssMb = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${instance.run.child.pid}/status`, 'utf8'))![1]) / 1024);
     const before = rssMb();
     const load = await autocannon({ url: `http://127.0.0.1:${instance.port}/handlers/hash_value`, body: callBody(member, applicationToken), connections: ACK_CONNECTIONS, durationSeconds: 600, amount: RSS_CALLS });
     return { calls: load.ok2xx, non2xx: load.non2xx, rssBeforeMb: before, rssAfterMb: rssMb() };
-  } finally {
-    await cluster.stop();
-    await emulator.close();
-    await database.drop();
-  }
+  });
 }
 
 /** BENCH_ONLY=ack,process,latency,rate,fair,rss picks sections (default: all). */

@@ -42,9 +42,8 @@ export function eachInDriverSlot<T>(count: number, work: (index: number) => Prom
  * slot of the pool itself: never call it from inside one (a full pool would wait on itself).
  */
 export async function startWorkflow(emulatorUrl: string, member: string, templateId: number, deal = 1): Promise<string> {
-  const control = emulatorControl(emulatorUrl);
-  const { id } = await inDriverSlot(() => control<{ id: string }>('POST', `/_emulator/portals/${member}/workflows`, { templateId, documentId: ['crm', 'CCrmDocumentDeal', `DEAL_${deal}`] }));
-  return id;
+  const [id] = await startWorkflows(emulatorUrl, member, templateId, 1, deal);
+  return id!;
 }
 
 /** Workflows one control request starts at most (the emulator's `count`). */
